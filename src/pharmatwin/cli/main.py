@@ -1,0 +1,58 @@
+"""``pharmatwin`` command line: simulate equipment, list scenarios."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pharmatwin import __version__
+from pharmatwin.cli.simulate import simulate_app
+from pharmatwin.equipment.bioreactor.scenario import builtin_names, load_scenario
+
+app = typer.Typer(
+    name="pharmatwin",
+    help="Digital twins for pharmaceutical manufacturing.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(simulate_app, name="simulate")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    print(__version__)
+
+
+@app.command()
+def scenarios(
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
+) -> None:
+    """List the built-in scenarios of the virtual bioreactor."""
+    rows = []
+    for name in builtin_names():
+        scenario = load_scenario(name)
+        rows.append(
+            {
+                "name": scenario.name,
+                "faults": [f.kind for f in scenario.faults],
+                "description": " ".join(scenario.description.split()),
+            }
+        )
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title="Built-in scenarios (bioreactor)")
+    for column in ("name", "faults", "description"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["name"], ", ".join(row["faults"]) or "-", row["description"])
+    Console().print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""Layer 1: variables and units, the model contract, specifications, recipes, the integrator."""

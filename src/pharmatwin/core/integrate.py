@@ -1,0 +1,185 @@
+"""Ensemble ODE integration: all members at once, one shared adaptive step.
+
+The method is the explicit Runge-Kutta pair of Dormand and Prince (1980, J. Comput. Appl. Math.
+6:19-26), order 5 with an embedded order-4 error estimate, first-same-as-last. The step size is
+shared by every member and controlled by the worst member's scaled error, so one Python-level step
+advances the whole ensemble with a handful of array operations. Values between steps come from
+cubic Hermite interpolation on the step's end points and slopes.
+
+States with a finite lower bound (concentrations) are kept at or above it after every step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pharmatwin.core.types import FloatArray
+
+Derivative = Callable[[float, FloatArray], FloatArray]
+
+# Dormand-Prince 5(4) tableau (Hairer, Norsett & Wanner, Solving ODEs I, Table 5.2).
+_C = (0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0)
+_A = (
+    (),
+    (1 / 5,),
+    (3 / 40, 9 / 40),
+    (44 / 45, -56 / 15, 32 / 9),
+    (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
+    (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656),
+    (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84),
+)
+# Difference between the order-5 and order-4 weights (last entry multiplies the FSAL stage).
+_E = (71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40)
+
+_SAFETY = 0.9
+_MIN_FACTOR = 0.2
+_MAX_FACTOR = 5.0
+
+
+@dataclass
+class Stats:
+    """Work counters of an integration."""
+
+    steps: int = 0
+    rejected: int = 0
+    rhs_calls: int = 0
+
+    def add(self, other: Stats) -> None:
+        self.steps += other.steps
+        self.rejected += other.rejected
+        self.rhs_calls += other.rhs_calls
+
+
+@dataclass
+class Tolerances:
+    """Error control: accept a step when ``|err| <= atol + rtol * |x|`` in RMS over states."""
+
+    rtol: float = 1e-6
+    atol: FloatArray = field(default_factory=lambda: np.array(1e-6))
+    max_step: float = np.inf
+
+    def __post_init__(self) -> None:
+        if not 0 < self.rtol < 1:
+            raise ValueError(f"rtol: must be in (0, 1), got {self.rtol}")
+        if np.any(np.asarray(self.atol) <= 0):
+            raise ValueError("atol: every entry must be positive")
+
+
+@dataclass
+class Dense:
+    """Requested output times inside one integration call and the buffer they fill."""
+
+    times: FloatArray
+    out: FloatArray  # (len(times), members, n_states)
+    filled: int = 0
+
+
+def integrate(
+    f: Derivative,
+    t0: float,
+    t1: float,
+    x0: FloatArray,
+    tol: Tolerances,
+    lower: FloatArray | None = None,
+    h0: float | None = None,
+    dense: Dense | None = None,
+) -> tuple[FloatArray, float, Stats]:
+    """Integrate ``dx/dt = f(t, x)`` from ``t0`` to exactly ``t1`` for every member at once.
+
+    Args:
+        f: derivative on ``(members, n_states)`` arrays; inputs must be smooth on ``[t0, t1]``.
+        x0: initial states, ``(members, n_states)``.
+        tol: tolerances and maximum step.
+        lower: per-state lower bounds kept after every step (``-inf`` where none).
+        h0: first trial step; estimated from the derivative when None.
+        dense: output times in ``(t0, t1]`` to fill by interpolation.
+
+    Returns:
+        The states at ``t1``, a suggested next step size, and the work counters.
+    """
+    stats = Stats()
+    x = np.array(x0, dtype=float)
+    t = t0
+    if t1 <= t0:
+        return x, h0 or tol.max_step, stats
+    k1 = f(t, x)
+    stats.rhs_calls += 1
+    h = h0 if h0 is not None else _initial_step(x, k1, tol)
+    h = min(h, tol.max_step)
+    clip = lower is not None and bool(np.any(np.isfinite(lower)))
+    while t < t1:
+        last = t + h >= t1 - 1e-12 * max(1.0, abs(t1))
+        if last:
+            h = t1 - t
+        x_new, k7, err = _dp_step(f, t, x, k1, h)
+        stats.rhs_calls += 6
+        norm = _error_norm(err, x, x_new, tol)
+        if norm > 1.0:
+            stats.rejected += 1
+            h *= max(_MIN_FACTOR, _SAFETY * norm**-0.2)
+            continue
+        stats.steps += 1
+        t_new = t1 if last else t + h
+        if dense is not None:
+            _fill_dense(dense, t, t_new, x, x_new, k1, k7)
+        if clip and lower is not None and np.any(x_new < lower):
+            x_new = np.maximum(x_new, lower)
+            k7 = f(t_new, x_new)
+            stats.rhs_calls += 1
+        t, x, k1 = t_new, x_new, k7
+        factor = _MAX_FACTOR if norm == 0 else min(_MAX_FACTOR, _SAFETY * norm**-0.2)
+        h = min(h * factor, tol.max_step)
+    return x, h, stats
+
+
+def _dp_step(
+    f: Derivative, t: float, x: FloatArray, k1: FloatArray, h: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """One Dormand-Prince step: the order-5 state, the FSAL slope and the error vector."""
+    ks = [k1]
+    for i in range(1, 7):
+        increment = sum((a * k for a, k in zip(_A[i], ks, strict=False) if a != 0.0), np.zeros_like(x))
+        stage_x = x + h * increment
+        if i == 6:
+            x_new = stage_x
+        ks.append(f(t + _C[i] * h, stage_x))
+    err = h * sum((e * k for e, k in zip(_E, ks, strict=True) if e != 0.0), np.zeros_like(x))
+    return x_new, ks[6], err
+
+
+def _error_norm(err: FloatArray, x: FloatArray, x_new: FloatArray, tol: Tolerances) -> float:
+    scale = tol.atol + tol.rtol * np.maximum(np.abs(x), np.abs(x_new))
+    per_member = np.sqrt(np.mean((err / scale) ** 2, axis=-1))
+    return float(np.max(per_member))
+
+
+def _initial_step(x: FloatArray, k: FloatArray, tol: Tolerances) -> float:
+    scale = tol.atol + tol.rtol * np.abs(x)
+    d0 = float(np.sqrt(np.mean((x / scale) ** 2)))
+    d1 = float(np.sqrt(np.mean((k / scale) ** 2)))
+    h = 1e-6 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1
+    return min(h, tol.max_step)
+
+
+def _fill_dense(
+    dense: Dense,
+    t: float,
+    t_new: float,
+    x: FloatArray,
+    x_new: FloatArray,
+    k1: FloatArray,
+    k7: FloatArray,
+) -> None:
+    """Cubic Hermite values at the requested times in ``(t, t_new]``."""
+    h = t_new - t
+    while dense.filled < len(dense.times) and dense.times[dense.filled] <= t_new:
+        theta = (dense.times[dense.filled] - t) / h
+        h00 = (1 + 2 * theta) * (1 - theta) ** 2
+        h10 = theta * (1 - theta) ** 2
+        h01 = theta**2 * (3 - 2 * theta)
+        h11 = theta**2 * (theta - 1)
+        dense.out[dense.filled] = h00 * x + h10 * h * k1 + h01 * x_new + h11 * h * k7
+        dense.filled += 1

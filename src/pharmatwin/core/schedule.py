@@ -1,0 +1,207 @@
+"""A recipe compiled against a model: piecewise-linear inputs and timed discrete events.
+
+Between two consecutive knots every input is linear in time, so the integrator can stop exactly at
+every knot (phase start, ramp end, feed start or stop) and at every event (bolus, sample), and
+never steps over a discontinuity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from pharmatwin.core.model import Model
+from pharmatwin.core.recipe import Recipe
+from pharmatwin.core.types import FloatArray
+
+FEED_RATE_INPUT = "F_feed"
+"""Input carrying the total continuous feed flow (L/h) of a well-mixed vessel model."""
+
+
+def feed_input(component: str) -> str:
+    """Name of the input carrying the concentration of ``component`` in the continuous feed."""
+    return f"{component}_feed"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A discrete action at ``time_h``: a bolus (``volume_L`` > 0 of ``medium``) or a sample.
+
+    ``medium`` holds, per state, the concentration of that state in the added liquid (zeros for a
+    sample, which removes ``volume_L`` without changing concentrations).
+    """
+
+    time_h: float
+    kind: str
+    volume_L: float
+    medium: FloatArray
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Inputs ``u(t) = offset[k] + slope[k] * (t - knots[k])`` on ``[knots[k], knots[k+1])``."""
+
+    knots: FloatArray
+    offset: FloatArray
+    slope: FloatArray
+    events: tuple[Event, ...]
+
+    @property
+    def t_end(self) -> float:
+        return float(self.knots[-1])
+
+    def segment(self, t: float) -> int:
+        """Index of the segment containing ``t`` (the last one at and after its end)."""
+        k = int(np.searchsorted(self.knots, t, side="right")) - 1
+        return min(max(k, 0), len(self.offset) - 1)
+
+    def inputs_at(self, t: float) -> FloatArray:
+        """Input vector ``(n_inputs,)`` at batch time ``t``."""
+        k = self.segment(t)
+        return self.offset[k] + self.slope[k] * (t - self.knots[k])
+
+    def stops(self) -> FloatArray:
+        """Every time the integrator must land on: knots and event times, sorted, unique."""
+        times = np.concatenate([self.knots, [e.time_h for e in self.events]])
+        return np.unique(times)
+
+
+def compile_recipe(model: type[Model] | Model, recipe: Recipe, feed_scale: float = 1.0) -> Schedule:
+    """Check ``recipe`` against ``model`` and compile it; ``ValueError`` names the bad field.
+
+    ``feed_scale`` multiplies every medium concentration (1.0 for the recipe as written); the
+    virtual plant uses it to play a wrong feed concentration.
+    """
+    inputs = model.input_names()
+    _check_setpoints(recipe, inputs)
+    media = _media_vectors(model, recipe.media, inputs, feed_scale)
+    knots = _knots(recipe)
+    mid = 0.5 * (knots[:-1] + knots[1:])
+    start = np.array([_inputs_at(model, recipe, media, t) for t in knots[:-1]])
+    middle = np.array([_inputs_at(model, recipe, media, t) for t in mid])
+    slope = (middle - start) / (mid - knots[:-1])[:, None]
+    events = _events(model, recipe, media)
+    return Schedule(knots=knots, offset=start, slope=slope, events=events)
+
+
+def _check_setpoints(recipe: Recipe, inputs: tuple[str, ...]) -> None:
+    for i, phase in enumerate(recipe.phases):
+        for name in phase.setpoints:
+            if name not in inputs:
+                raise ValueError(
+                    f"phases.{i}.setpoints.{name}: unknown input (known: {', '.join(inputs)})"
+                )
+
+
+def _media_vectors(
+    model: type[Model] | Model,
+    media: Mapping[str, Mapping[str, float]],
+    inputs: tuple[str, ...],
+    feed_scale: float,
+) -> dict[str, FloatArray]:
+    states = model.state_names()
+    out: dict[str, FloatArray] = {}
+    for medium, composition in media.items():
+        vec = np.zeros(len(states))
+        for comp, conc in composition.items():
+            if comp not in states or model.states[states.index(comp)].intensive is False:
+                raise ValueError(f"media.{medium}.{comp}: not a concentration state of the model")
+            if feed_input(comp) not in inputs:
+                raise ValueError(f"media.{medium}.{comp}: the model takes no {comp} in its feed")
+            vec[states.index(comp)] = conc * feed_scale
+        out[medium] = vec
+    return out
+
+
+def _knots(recipe: Recipe) -> FloatArray:
+    times = {0.0, recipe.harvest_h}
+    for p in recipe.phases:
+        times.update({p.start_h, p.start_h + p.ramp_h})
+    for f in recipe.feeds:
+        times.update({f.start_h, f.end_h})
+    return np.array(sorted(t for t in times if t <= recipe.harvest_h))
+
+
+def _inputs_at(
+    model: type[Model] | Model, recipe: Recipe, media: Mapping[str, FloatArray], t: float
+) -> FloatArray:
+    """Inputs at ``t`` evaluated from the recipe directly (used to build the pieces)."""
+    names = model.input_names()
+    u = model.default_inputs()
+    previous: dict[str, float] = {}
+    for phase in recipe.phases:
+        if phase.start_h > t:
+            break
+        for name, target in phase.setpoints.items():
+            j = names.index(name)
+            before = previous.get(name, float(u[j]))
+            if phase.ramp_h > 0 and t < phase.start_h + phase.ramp_h:
+                frac = (t - phase.start_h) / phase.ramp_h
+                u[j] = before + frac * (target - before)
+            else:
+                u[j] = target
+            previous[name] = target
+    _apply_feeds(model, recipe, media, t, u)
+    return u
+
+
+def _apply_feeds(
+    model: type[Model] | Model,
+    recipe: Recipe,
+    media: Mapping[str, FloatArray],
+    t: float,
+    u: FloatArray,
+) -> None:
+    if not recipe.feeds:
+        return
+    names = model.input_names()
+    states = model.state_names()
+    rate = 0.0
+    load = np.zeros(len(states))
+    for f in recipe.feeds:
+        if f.start_h <= t < f.end_h:
+            rate += f.rate_L_per_h
+            load += f.rate_L_per_h * media[f.medium]
+    u[names.index(FEED_RATE_INPUT)] = rate
+    for j, state in enumerate(states):
+        name = feed_input(state)
+        if name in names:
+            u[names.index(name)] = load[j] / rate if rate > 0 else 0.0
+
+
+def _events(
+    model: type[Model] | Model, recipe: Recipe, media: Mapping[str, FloatArray]
+) -> tuple[Event, ...]:
+    n = len(model.states)
+    events = [
+        Event(b.at_h, "bolus", b.volume_L, media[b.medium], label=b.medium) for b in recipe.boluses
+    ]
+    volume = recipe.sampling.volume_L if recipe.sampling else 0.0
+    events += [Event(t, "sample", volume, np.zeros(n), label="sample") for t in recipe.sample_times()]
+    return tuple(sorted(events, key=lambda e: e.time_h))
+
+
+def apply_event(model: type[Model] | Model, x: FloatArray, event: Event) -> FloatArray:
+    """State after ``event``: perfect mixing of a bolus, or withdrawal of a sample.
+
+    ``x`` is ``(members, n_states)``; a new array is returned.
+    """
+    if model.volume_state is None:
+        raise ValueError(f"{event.kind} at {event.time_h} h: the model has no volume state")
+    iv = model.state_index(model.volume_state)
+    volume = x[:, iv]
+    out = x.copy()
+    if event.kind == "sample":
+        if np.any(event.volume_L >= volume):
+            raise ValueError(f"sample at {event.time_h} h: volume {event.volume_L} L >= the liquid")
+        out[:, iv] = volume - event.volume_L
+        return out
+    new_volume = volume + event.volume_L
+    intensive = np.array([s.intensive for s in model.states])
+    mixed = (x * volume[:, None] + event.medium[None, :] * event.volume_L) / new_volume[:, None]
+    out[:, intensive] = mixed[:, intensive]
+    out[:, iv] = new_volume
+    return out

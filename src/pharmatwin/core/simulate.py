@@ -1,0 +1,122 @@
+"""Run a model over a compiled recipe for a whole ensemble at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pharmatwin.core.integrate import Dense, Stats, Tolerances, integrate
+from pharmatwin.core.model import Model
+from pharmatwin.core.schedule import Event, Schedule, apply_event
+from pharmatwin.core.types import FloatArray
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """States and inputs of an ensemble at the output times.
+
+    Attributes:
+        t: output times, batch hours, ``(n_t,)``.
+        x: states, ``(n_t, members, n_states)``; right-continuous at events.
+        u: inputs, ``(n_t, n_inputs)``.
+        stats: integrator work counters.
+    """
+
+    t: FloatArray
+    x: FloatArray
+    u: FloatArray
+    stats: Stats
+
+    def state(self, model: type[Model] | Model, name: str) -> FloatArray:
+        """One state over time for every member: ``(n_t, members)``."""
+        return self.x[:, :, model.state_index(name)]
+
+    @property
+    def final(self) -> FloatArray:
+        """States at the last output time, ``(members, n_states)``."""
+        return self.x[-1]
+
+
+def simulate(
+    model: Model,
+    schedule: Schedule,
+    x0: FloatArray,
+    p: FloatArray,
+    t_out: FloatArray | None = None,
+    tol: Tolerances | None = None,
+) -> Trajectory:
+    """Integrate ``model`` from 0 h to the end of ``schedule`` for every member.
+
+    The integration stops at every knot of the schedule and at every event (bolus, sample), where
+    the event is applied; it never steps over a discontinuity of the inputs.
+
+    Args:
+        x0: initial states ``(members, n_states)``.
+        p: parameters ``(members, n_parameters)``.
+        t_out: output times within ``[0, t_end]``, ascending; default: every hour and the end.
+        tol: tolerances; default ``rtol=1e-6`` with the states' declared ``atol``.
+    """
+    x0 = np.atleast_2d(np.asarray(x0, dtype=float))
+    p = np.atleast_2d(np.asarray(p, dtype=float))
+    _check_shapes(model, x0, p)
+    if tol is None:
+        tol = Tolerances(rtol=1e-6, atol=model.state_atol())
+    if t_out is None:
+        t_out = np.union1d(np.arange(0.0, schedule.t_end, 1.0), [schedule.t_end])
+    t_out = np.asarray(t_out, dtype=float)
+    if t_out[0] < 0 or t_out[-1] > schedule.t_end or np.any(np.diff(t_out) <= 0):
+        raise ValueError("t_out: must be ascending and within the schedule")
+    lower, _ = model.state_bounds()
+    out = np.empty((len(t_out), *x0.shape))
+    stats = Stats()
+    events = list(schedule.events)
+    x = x0.copy()
+    h: float | None = None
+    stops = schedule.stops()
+    t = 0.0
+    x = _apply_events_at(model, x, events, t)
+    done = _record_at(t_out, out, 0, t, x)
+    for t_next in stops[stops > t]:
+        k = schedule.segment(t)
+        offset, slope, knot = schedule.offset[k], schedule.slope[k], schedule.knots[k]
+
+        def rhs(tt: float, xx: FloatArray) -> FloatArray:
+            u = offset + slope * (tt - knot)
+            return model.rhs(tt, xx, np.broadcast_to(u, (xx.shape[0], u.shape[0])), p)
+
+        window = t_out[done:][t_out[done:] <= t_next]
+        dense = Dense(times=window, out=out[done : done + len(window)])
+        x, h, seg_stats = integrate(rhs, t, float(t_next), x, tol, lower, h, dense)
+        stats.add(seg_stats)
+        done += dense.filled
+        t = float(t_next)
+        x_after = _apply_events_at(model, x, events, t)
+        if x_after is not x and done > 0 and t_out[done - 1] == t:
+            out[done - 1] = x_after
+        x = x_after
+    u_out = np.array([schedule.inputs_at(float(tt)) for tt in t_out])
+    return Trajectory(t=t_out, x=out, u=u_out, stats=stats)
+
+
+def _check_shapes(model: Model, x0: FloatArray, p: FloatArray) -> None:
+    if x0.shape[1] != len(model.states):
+        raise ValueError(f"x0: expected {len(model.states)} states, got {x0.shape[1]}")
+    if p.shape[1] != len(model.parameters):
+        raise ValueError(f"p: expected {len(model.parameters)} parameters, got {p.shape[1]}")
+    if p.shape[0] not in (1, x0.shape[0]):
+        raise ValueError(f"p: {p.shape[0]} members do not match x0's {x0.shape[0]}")
+
+
+def _apply_events_at(model: Model, x: FloatArray, events: list[Event], t: float) -> FloatArray:
+    while events and events[0].time_h <= t + 1e-12:
+        x = apply_event(model, x, events.pop(0))
+    return x
+
+
+def _record_at(t_out: FloatArray, out: FloatArray, start: int, t: float, x: FloatArray) -> int:
+    i = start
+    while i < len(t_out) and t_out[i] <= t:
+        out[i] = x
+        i += 1
+    return i

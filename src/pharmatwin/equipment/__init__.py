@@ -1,0 +1,1 @@
+"""Layer 2: one folder per kind of equipment."""

@@ -1,0 +1,1 @@
+"""CHO fed-batch production bioreactor: model, virtual plant, scenarios."""

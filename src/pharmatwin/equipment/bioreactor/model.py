@@ -1,0 +1,169 @@
+"""CHO fed-batch model of monoclonal-antibody production (Xing et al. 2010 type kinetics).
+
+Units: cells 1e9 cells/L (= 1e6 cells/mL), concentrations mM, antibody mg/L, volume L, time h,
+temperature degC, DO % air saturation, flows L/h.
+
+Kinetics follow Xing, Kenty, Li & Lee (2010, Biotechnol Prog 26:208-219): Monod limitation by
+glucose and glutamine, non-competitive inhibition by lactate and ammonia, a death rate driven by
+lactate and ammonia, glutamine maintenance and spontaneous degradation, ammonia removal. Added to
+that structure, each with its source in ``parameters.py``:
+
+* temperature acts on growth through a Gaussian factor (Carcano; Moller et al. 2020) and on
+  specific productivity exponentially, two-fold at 32 degC (Fox et al. 2004) - so the
+  temperature downshift of the recipe slows growth and raises qP;
+* pH acts on growth (optimum pH 7.0, Yoon et al. 2005) and weakly on qP;
+* dissolved oxygen limits growth only near anoxia (Restelli et al. 2006) and, when low, makes
+  glycolysis anaerobic (up to 2 lactate per glucose);
+* lactate is produced with growth and consumed once glucose runs low (the lactate shift; switch
+  at 0.5 mM glucose after Moller et al. 2020, smoothed);
+* starvation and heat-stress death, and lysis of dead cells (Moller et al. 2020).
+
+Process target of the nominal recipe (2,000 L working volume, 14 days, temperature shift to
+33 degC on day 5): peak viable cell density 15-25e6 cells/mL and harvest titre 3-6 g/L, typical
+of a modern CHO fed-batch (Vergara et al. 2014, PLoS ONE 9:e93865, introduction: peak density
+10-15e6 cells/mL and 1-5 g/L; Butler & Meneses-Acosta 2012, Appl Microbiol Biotechnol 96:885:
+titres around 5 g/L).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pharmatwin.core.model import Model
+from pharmatwin.core.types import FloatArray
+from pharmatwin.core.variables import Input, Output, State
+from pharmatwin.equipment.bioreactor.parameters import PARAMETERS
+
+CELLS = "1e9 cells/L"
+
+
+class ChoFedBatch(Model):
+    """CHO fed-batch mAb production; see the module docstring for units and sources."""
+
+    states = (
+        State("Xv", CELLS, "viable cell density", 0.0, atol=1e-6),
+        State("Xd", CELLS, "dead (non-lysed) cell density", 0.0, atol=1e-6),
+        State("Glc", "mM", "glucose", 0.0, atol=1e-6),
+        State("Gln", "mM", "glutamine", 0.0, atol=1e-6),
+        State("Lac", "mM", "lactate", 0.0, atol=1e-6),
+        State("Amm", "mM", "ammonia", 0.0, atol=1e-6),
+        State("mAb", "mg/L", "antibody titre", 0.0, atol=1e-4),
+        State("V", "L", "liquid volume", 0.0, atol=1e-4, intensive=False),
+    )
+    inputs = (
+        Input("T", "degC", "culture temperature", 0.0, 50.0, default=36.5),
+        Input("pH", "-", "culture pH", 5.0, 9.0, default=7.0),
+        Input("DO", "%", "dissolved oxygen, % air saturation", 0.0, 500.0, default=40.0),
+        Input("F_feed", "L/h", "continuous feed flow", 0.0, default=0.0),
+        Input("Glc_feed", "mM", "glucose in the continuous feed", 0.0, default=0.0),
+        Input("Gln_feed", "mM", "glutamine in the continuous feed", 0.0, default=0.0),
+        Input("F_base", "L/h", "base solution flow (pH control)", 0.0, default=0.0),
+    )
+    parameters = PARAMETERS
+    outputs = (
+        Output("VCD", "1e6 cells/mL", "viable cell density"),
+        Output("viability", "%", "viable / total cells"),
+        Output("glucose", "mM", "glucose"),
+        Output("glutamine", "mM", "glutamine"),
+        Output("lactate", "mM", "lactate"),
+        Output("ammonia", "mM", "ammonia"),
+        Output("titre", "g/L", "antibody titre"),
+        Output("volume", "L", "liquid volume"),
+        Output("OUR", "mmol/(L h)", "oxygen uptake rate"),
+        Output("acid_rate", "mmol/(L h)", "net lactic acid production rate"),
+    )
+    volume_state = "V"
+
+    def rhs(self, t: float, x: FloatArray, u: FloatArray, p: FloatArray) -> FloatArray:
+        Xv, Xd, G, Q, L, A, P, V = x.T
+        F, G_in, Q_in, F_base = u[:, 3], u[:, 4], u[:, 5], u[:, 6]
+        r = _rates(x, u, p)
+        D = (F + F_base) / V
+        dx = np.empty_like(x)
+        dx[:, 0] = (r.mu - r.mu_d - D) * Xv
+        dx[:, 1] = r.mu_d * Xv - (p[:, _i("k_lys")] + D) * Xd
+        dx[:, 2] = -r.q_glc * Xv + (F * G_in - (F + F_base) * G) / V
+        dx[:, 3] = -r.q_gln * Xv - p[:, _i("k_deg_gln")] * Q + (F * Q_in - (F + F_base) * Q) / V
+        dx[:, 4] = r.q_lac * Xv - D * L
+        dx[:, 5] = r.q_amm * Xv + p[:, _i("k_deg_gln")] * Q - D * A
+        dx[:, 6] = r.q_mab * Xv - D * P
+        dx[:, 7] = F + F_base
+        return dx
+
+    def measure(self, x: FloatArray, u: FloatArray, p: FloatArray) -> FloatArray:
+        Xv, Xd, G, Q, L, A, P, V = x.T
+        r = _rates(x, u, p)
+        total = Xv + Xd
+        viability = np.divide(100.0 * Xv, total, out=np.zeros_like(Xv), where=total > 0)
+        y = np.stack(
+            [Xv, viability, G, Q, L, A, P / 1000.0, V, p[:, _i("q_O2")] * Xv, r.q_lac * Xv], axis=1
+        )
+        return np.asarray(y, dtype=float)
+
+
+class _Rates:
+    """Specific rates per 1e9 viable cells (growth and death in 1/h, others per hour)."""
+
+    __slots__ = ("mu", "mu_d", "q_amm", "q_glc", "q_gln", "q_lac", "q_mab")
+
+    def __init__(self, **rates: FloatArray) -> None:
+        for name, value in rates.items():
+            setattr(self, name, value)
+
+    mu: FloatArray
+    mu_d: FloatArray
+    q_glc: FloatArray
+    q_gln: FloatArray
+    q_lac: FloatArray
+    q_amm: FloatArray
+    q_mab: FloatArray
+
+
+_K_AMM_REMOVAL = 0.1
+"""mM; assumed: fades Xing's constant ammonia removal out as ammonia vanishes (keeps it >= 0)."""
+
+_INDEX = {q.name: j for j, q in enumerate(PARAMETERS)}
+
+
+def _i(name: str) -> int:
+    return _INDEX[name]
+
+
+def _rates(x: FloatArray, u: FloatArray, p: FloatArray) -> _Rates:
+    G = np.maximum(x[:, 2], 0.0)
+    Q = np.maximum(x[:, 3], 0.0)
+    L = np.maximum(x[:, 4], 0.0)
+    A = np.maximum(x[:, 5], 0.0)
+    T, pH, DO = u[:, 0], u[:, 1], np.maximum(u[:, 2], 0.0)
+    k = {name: p[:, j] for name, j in _INDEX.items()}
+
+    f_T = np.exp(-(((T - k["T_opt"]) / k["T_width"]) ** 2))
+    f_pH = np.exp(-(((pH - k["pH_opt"]) / k["pH_width"]) ** 2))
+    f_DO = DO / (k["K_DO"] + DO)
+    limit = G / (k["K_glc"] + G) * Q / (k["K_gln"] + Q)
+    inhibit = k["KI_lac"] / (k["KI_lac"] + L) * k["KI_amm"] / (k["KI_amm"] + A)
+    mu = k["mu_max"] * f_T * f_pH * f_DO * limit * inhibit
+
+    toxic = k["kd_max"] * L / (k["KD_lac"] + L) * A / (k["KD_amm"] + A)
+    starve = k["kd_starve"] * k["K_starve"] / (k["K_starve"] + G)
+    heat = k["kd_heat"] * np.maximum(T - k["T_heat"], 0.0)
+    cold = np.exp(k["kd_temp"] * np.minimum(T - 37.0, 0.0))
+    mu_d = (k["kd_min"] + toxic) * cold + starve + heat
+
+    glc_available = G / (k["K_glc"] + G)
+    q_glc_growth = mu / k["Y_X_glc"]
+    q_glc = q_glc_growth + k["m_glc"] * glc_available
+    q_gln = mu / k["Y_X_gln"] + k["a1_gln"] * Q / (k["a2_gln"] + Q)
+
+    anaerobic = k["K_DO_lac"] / (k["K_DO_lac"] + DO)
+    y_lac = k["Y_lac_glc"] + (2.0 - k["Y_lac_glc"]) * anaerobic
+    switch = 1.0 / (1.0 + (G / k["G_shift"]) ** 2)
+    uptake = k["q_lac_uptake"] * switch * L / (k["K_lac_up"] + L)
+    q_lac = y_lac * q_glc_growth + 2.0 * anaerobic * k["m_glc"] * glc_available - uptake
+
+    q_amm = k["Y_amm_gln"] * q_gln - k["r_amm"] * A / (_K_AMM_REMOVAL + A)
+
+    g_T = np.exp(k["qp_temp"] * (37.0 - T))
+    g_pH = np.exp(-(((pH - k["pH_opt"]) / k["qp_pH_width"]) ** 2))
+    q_mab = k["q_mab"] * g_T * g_pH
+    return _Rates(mu=mu, mu_d=mu_d, q_glc=q_glc, q_gln=q_gln, q_lac=q_lac, q_amm=q_amm, q_mab=q_mab)

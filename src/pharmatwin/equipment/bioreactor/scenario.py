@@ -1,0 +1,114 @@
+"""Scenarios of the virtual bioreactor as data: a recipe, faults, a seed and model mismatch.
+
+A scenario is a YAML file validated by pydantic; built-in ones ship in ``scenarios/`` beside
+this module. The same scenario and seed always give identical data.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import Field, field_validator, model_validator
+
+from pharmatwin.core.recipe import Recipe, StrictData
+from pharmatwin.core.schedule import compile_recipe
+from pharmatwin.equipment.bioreactor.faults import Fault
+from pharmatwin.equipment.bioreactor.model import ChoFedBatch
+
+SCENARIO_PACKAGE = "pharmatwin.equipment.bioreactor"
+
+
+class Scenario(StrictData):
+    """Recipe + faults + seed.
+
+    Attributes:
+        parameters: overrides of the model's nominal parameters (each within its bounds).
+        mismatch: scale of the truth's parameter perturbation in units of each parameter's
+            prior coefficient of variation (0: the plant is the nominal model exactly).
+        control_step_min: control loop and online sensor period, minutes.
+        coupling_h: how often the cell model is advanced with the broth's averages, h.
+    """
+
+    name: str
+    description: str = ""
+    seed: int = Field(default=0, ge=0)
+    recipe: Recipe
+    faults: list[Fault] = Field(default_factory=list)
+    parameters: dict[str, float] = Field(default_factory=dict)
+    mismatch: float = Field(default=1.0, ge=0, le=5)
+    control_step_min: float = Field(default=1.0, gt=0, le=60)
+    coupling_h: float = Field(default=0.25, gt=0, le=4)
+    start_utc: str = "2026-01-05T06:00:00Z"
+
+    @field_validator("recipe", mode="before")
+    @classmethod
+    def _recipe_by_name(cls, value: object) -> object:
+        """A string names a built-in recipe or a recipe YAML file."""
+        return read_recipe(value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _fits_the_model(self) -> Scenario:
+        """Check every name and value against the bioreactor model's declarations."""
+        model = ChoFedBatch
+        try:
+            model.state_vector(self.recipe.initial_state)
+            compile_recipe(model, self.recipe)
+        except ValueError as exc:
+            raise ValueError(f"recipe.{exc}") from None
+        for name in self.parameters:
+            if name not in model.parameter_names():
+                raise ValueError(f"parameters.{name}: unknown parameter of {model.__name__}")
+        model.parameter_vector(self.parameters)
+        return self
+
+
+def _builtin_dir(kind: str = "scenarios") -> Path:
+    return Path(str(resources.files(SCENARIO_PACKAGE) / kind))
+
+
+def _read_yaml(path: Path) -> dict[str, object]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path.name}: not valid YAML ({exc.__class__.__name__})") from exc
+    if not isinstance(document, dict):
+        raise ValueError(f"{path.name}: expected a mapping of fields")
+    return document
+
+
+def read_recipe(name_or_path: str) -> dict[str, object]:
+    """The raw document of a built-in recipe (by name) or of a recipe YAML file."""
+    builtin = _builtin_dir("recipes") / f"{name_or_path}.yaml"
+    path = builtin if builtin.is_file() else Path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in _builtin_dir("recipes").glob("*.yaml")))
+        raise ValueError(f"unknown recipe {name_or_path!r} (built-in: {known})")
+    return _read_yaml(path)
+
+
+def builtin_names() -> list[str]:
+    """Names of the built-in scenarios, sorted, ``nominal`` first."""
+    names = sorted(p.stem for p in _builtin_dir().glob("*.yaml"))
+    return sorted(names, key=lambda n: (n != "nominal", n))
+
+
+def read_scenario_file(path: Path) -> Scenario:
+    """Load and validate a scenario YAML file (``pydantic.ValidationError`` on bad content)."""
+    return Scenario.model_validate(_read_yaml(path))
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    """A built-in scenario by name, or a scenario file by path."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise ValueError(f"scenario: no such file {name_or_path!r}")
+        return read_scenario_file(path)
+    builtin = _builtin_dir() / f"{name_or_path}.yaml"
+    if not builtin.is_file():
+        raise ValueError(
+            f"scenario: unknown scenario {name_or_path!r} (built-in: {', '.join(builtin_names())})"
+        )
+    return read_scenario_file(builtin)

@@ -1,0 +1,100 @@
+"""Sensors of the virtual bioreactor: online probes and at-line assays.
+
+Online probes read every minute with Gaussian noise, a fixed calibration bias, a slow drift and
+a display resolution. At-line assays are drawn once a day (the recipe's sampling plan) and carry
+a relative or absolute assay error; their results become available only after an analysis delay.
+
+Figures are typical manufacturer specifications and analyser precisions (assumed, not from one
+paper): pH probe +/- 0.01 noise, 0.01 resolution; Pt100 +/- 0.02 degC; optical DO +/- 0.5 %
+air sat.; cell counter 5 % CV and +/- 1.5 % viability; metabolite analyser 3-5 %; Protein A
+HPLC titre 4 % with results ~6 h later; blood-gas pH +/- 0.02.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pharmatwin.core.types import FloatArray
+
+
+@dataclass(frozen=True)
+class OnlineSensor:
+    """A probe read every control step.
+
+    Attributes:
+        tag: tag name as a plant historian would hold it.
+        source: broth or totalizer quantity it reads (``T``, ``pH``, ``DO``, ``V``, ...).
+        unit: engineering unit.
+        noise_sd: standard deviation of white noise, in ``unit``.
+        bias: calibration offset, in ``unit``.
+        drift_per_day: drift of the reading, ``unit`` per day from the batch start.
+        resolution: quantization step of the reading, in ``unit``.
+    """
+
+    tag: str
+    source: str
+    unit: str
+    noise_sd: float
+    bias: float = 0.0
+    drift_per_day: float = 0.0
+    resolution: float = 0.0
+
+    def read(
+        self, truth: FloatArray, t_h: float, noise: FloatArray, extra_drift: float = 0.0
+    ) -> FloatArray:
+        """Reading of every member; ``noise`` is standard normal, ``extra_drift`` from faults."""
+        value = truth + self.bias + self.drift_per_day * t_h / 24.0 + extra_drift
+        value = value + self.noise_sd * noise
+        if self.resolution > 0:
+            value = np.round(value / self.resolution) * self.resolution
+        return np.asarray(value, dtype=float)
+
+
+@dataclass(frozen=True)
+class AtLineAssay:
+    """An at-line or off-line analysis of a sample.
+
+    Attributes:
+        tag, unit: as for an online sensor.
+        source: model output measured.
+        relative_sd: relative assay error (fraction), or 0.
+        absolute_sd: absolute assay error in ``unit``, or 0.
+        delay_h: time from drawing the sample to the result being available, h.
+    """
+
+    tag: str
+    source: str
+    unit: str
+    relative_sd: float = 0.0
+    absolute_sd: float = 0.0
+    delay_h: float = 1.0
+
+    def result(self, truth: FloatArray, noise: FloatArray) -> FloatArray:
+        """Assay result of every member, never negative; ``noise`` is standard normal."""
+        value = truth * (1.0 + self.relative_sd * noise) + self.absolute_sd * noise
+        return np.maximum(np.asarray(value, dtype=float), 0.0)
+
+
+ONLINE: tuple[OnlineSensor, ...] = (
+    OnlineSensor("BR01.TT101.PV", "T", "degC", noise_sd=0.02, resolution=0.01),
+    OnlineSensor("BR01.AT201.PV", "pH", "pH", noise_sd=0.01, bias=0.0, resolution=0.01),
+    OnlineSensor("BR01.AT301.PV", "DO", "%", noise_sd=0.5, resolution=0.1),
+    OnlineSensor("BR01.WT401.PV", "V", "L", noise_sd=0.5, resolution=0.1),
+    OnlineSensor("BR01.FQ501.PV", "base_total", "L", noise_sd=0.0, resolution=0.01),
+    OnlineSensor("BR01.FQ502.PV", "feed_total", "L", noise_sd=0.0, resolution=0.01),
+)
+"""Online instruments: temperature, pH, DO, weight (as volume), base and feed totalizers."""
+
+AT_LINE: tuple[AtLineAssay, ...] = (
+    AtLineAssay("BR01.VCD.LAB", "VCD", "1e6 cells/mL", relative_sd=0.05, delay_h=0.5),
+    AtLineAssay("BR01.VIAB.LAB", "viability", "%", absolute_sd=1.5, delay_h=0.5),
+    AtLineAssay("BR01.GLC.LAB", "glucose", "mM", relative_sd=0.03, delay_h=1.0),
+    AtLineAssay("BR01.GLN.LAB", "glutamine", "mM", relative_sd=0.05, delay_h=1.0),
+    AtLineAssay("BR01.LAC.LAB", "lactate", "mM", relative_sd=0.03, delay_h=1.0),
+    AtLineAssay("BR01.NH4.LAB", "ammonia", "mM", relative_sd=0.05, delay_h=1.0),
+    AtLineAssay("BR01.TITRE.LAB", "titre", "g/L", relative_sd=0.04, delay_h=6.0),
+    AtLineAssay("BR01.PH.LAB", "pH", "pH", absolute_sd=0.02, delay_h=0.25),
+)
+"""At-line and off-line assays on each daily sample."""
