@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ import typer
 from pydantic import ValidationError
 
 BAD_INPUT_EXIT = 2
+_FIELD_PREFIX = re.compile(r"^[A-Za-z_][\w.\-]*: ")
 
 
 def describe(exc: Exception) -> str:
@@ -21,6 +23,8 @@ def describe(exc: Exception) -> str:
         message = str(first["msg"]).removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown field"
+        if where and _FIELD_PREFIX.match(message):
+            return f"{where}.{message}"  # a validator named a field deeper down
         return f"{where}: {message}" if where else message
     return str(exc).strip("'\"")
 
@@ -39,4 +43,3 @@ def bad_input(context: str = "") -> Iterator[None]:
     except (ValidationError, ValueError, KeyError) as exc:
         prefix = f"{context}: " if context else ""
         fail(prefix + describe(exc))
-

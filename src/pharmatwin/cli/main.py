@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -33,7 +34,7 @@ def scenarios(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list instead of a table."),
 ) -> None:
     """List the built-in scenarios of the virtual bioreactor."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in builtin_names():
         scenario = load_scenario(name)
         rows.append(

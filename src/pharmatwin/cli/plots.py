@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from pharmatwin.core.specs import Specification
+from pharmatwin.core.types import FloatArray
 from pharmatwin.equipment.bioreactor.records import PlantRun
 
 PANELS: tuple[tuple[str, str, str], ...] = (
@@ -20,16 +19,14 @@ PANELS: tuple[tuple[str, str, str], ...] = (
 BROTH = (("T", "temperature", "degC"), ("pH", "pH", "-"), ("DO", "dissolved O2", "% air sat."))
 
 
-def _series(run: PlantRun, name: str) -> np.ndarray:  # type: ignore[type-arg]
+def _series(run: PlantRun, name: str) -> FloatArray:
     if name in run.broth:
         return run.broth[name][:, 0]
     return run.output(name)[:, 0]
 
 
 def _limits(specs: tuple[Specification, ...], output: str) -> list[float]:
-    return [
-        v for s in specs if s.output == output for v in (s.lower, s.upper) if v is not None
-    ]
+    return [v for s in specs if s.output == output for v in (s.lower, s.upper) if v is not None]
 
 
 def plot_run(run: PlantRun, specs: tuple[Specification, ...], path: Path, title: str) -> None:
@@ -71,7 +68,9 @@ def _html(run: PlantRun, specs: tuple[Specification, ...], path: Path, title: st
     try:
         from plotly.subplots import make_subplots
     except ImportError as exc:  # pragma: no cover - depends on extras
-        raise ValueError("HTML plots need the 'plot' extra: pip install 'pharmatwin[plot]'") from exc
+        raise ValueError(
+            "HTML plots need the 'plot' extra: pip install 'pharmatwin[plot]'"
+        ) from exc
     panels = PANELS + BROTH
     fig = make_subplots(rows=3, cols=3, subplot_titles=[f"{lab} [{u}]" for _, lab, u in panels])
     days = run.t / 24.0

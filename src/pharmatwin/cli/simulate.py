@@ -111,7 +111,11 @@ def _run_with_progress(scenario: Scenario, members: int, quiet: bool) -> PlantRu
 
 
 def _print_table(
-    scenario: Scenario, run: PlantRun, results: list[SpecResult], out: Path | None, plot: Path | None
+    scenario: Scenario,
+    run: PlantRun,
+    results: list[SpecResult],
+    out: Path | None,
+    plot: Path | None,
 ) -> None:
     console = Console()
     faults = ", ".join(f.kind for f in scenario.faults) or "none"

@@ -4,7 +4,7 @@ The method is the explicit Runge-Kutta pair of Dormand and Prince (1980, J. Comp
 6:19-26), order 5 with an embedded order-4 error estimate, first-same-as-last. The step size is
 shared by every member and controlled by the worst member's scaled error, so one Python-level step
 advances the whole ensemble with a handful of array operations. Values between steps come from
-cubic Hermite interpolation on the step's end points and slopes.
+the method's own continuous extension of order 4.
 
 States with a finite lower bound (concentrations) are kept at or above it after every step.
 """
@@ -33,6 +33,18 @@ _A = (
 )
 # Difference between the order-5 and order-4 weights (last entry multiplies the FSAL stage).
 _E = (71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40)
+
+# Continuous extension of order 4 (Dormand & Prince 1986; Hairer, Norsett & Wanner, Sec. II.6):
+# x(t + theta h) = x + h * sum_i k_i * sum_j _P[i][j] * theta**(j+1).
+_P = (
+    (1.0, -8048581381 / 2820520608, 8663915743 / 2820520608, -12715105075 / 11282082432),
+    (0.0, 0.0, 0.0, 0.0),
+    (0.0, 131558114200 / 32700410799, -68118460800 / 10900136933, 87487479700 / 32700410799),
+    (0.0, -1754552775 / 470086768, 14199869525 / 1410260304, -10690763975 / 1880347072),
+    (0.0, 127303824393 / 49829197408, -318862633887 / 49829197408, 701980252875 / 199316789632),
+    (0.0, -282668133 / 205662961, 2019193451 / 616988883, -1453857185 / 822651844),
+    (0.0, 40617522 / 29380423, -110615467 / 29380423, 69997945 / 29380423),
+)
 
 _SAFETY = 0.9
 _MIN_FACTOR = 0.2
@@ -83,6 +95,7 @@ def integrate(
     t1: float,
     x0: FloatArray,
     tol: Tolerances,
+    *,
     lower: FloatArray | None = None,
     h0: float | None = None,
     dense: Dense | None = None,
@@ -114,7 +127,8 @@ def integrate(
         last = t + h >= t1 - 1e-12 * max(1.0, abs(t1))
         if last:
             h = t1 - t
-        x_new, k7, err = _dp_step(f, t, x, k1, h)
+        x_new, ks, err = _dp_step(f, t, x, k1, h)
+        k7 = ks[6]
         stats.rhs_calls += 6
         norm = _error_norm(err, x, x_new, tol)
         if norm > 1.0:
@@ -124,7 +138,7 @@ def integrate(
         stats.steps += 1
         t_new = t1 if last else t + h
         if dense is not None:
-            _fill_dense(dense, t, t_new, x, x_new, k1, k7)
+            _fill_dense(dense, t, t_new, x, ks)
         if clip and lower is not None and np.any(x_new < lower):
             x_new = np.maximum(x_new, lower)
             k7 = f(t_new, x_new)
@@ -137,17 +151,19 @@ def integrate(
 
 def _dp_step(
     f: Derivative, t: float, x: FloatArray, k1: FloatArray, h: float
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """One Dormand-Prince step: the order-5 state, the FSAL slope and the error vector."""
+) -> tuple[FloatArray, list[FloatArray], FloatArray]:
+    """One Dormand-Prince step: the order-5 state, the seven stage slopes, the error vector."""
     ks = [k1]
     for i in range(1, 7):
-        increment = sum((a * k for a, k in zip(_A[i], ks, strict=False) if a != 0.0), np.zeros_like(x))
+        increment = sum(
+            (a * k for a, k in zip(_A[i], ks, strict=False) if a != 0.0), np.zeros_like(x)
+        )
         stage_x = x + h * increment
         if i == 6:
             x_new = stage_x
         ks.append(f(t + _C[i] * h, stage_x))
     err = h * sum((e * k for e, k in zip(_E, ks, strict=True) if e != 0.0), np.zeros_like(x))
-    return x_new, ks[6], err
+    return x_new, ks, err
 
 
 def _error_norm(err: FloatArray, x: FloatArray, x_new: FloatArray, tol: Tolerances) -> float:
@@ -164,22 +180,14 @@ def _initial_step(x: FloatArray, k: FloatArray, tol: Tolerances) -> float:
     return min(h, tol.max_step)
 
 
-def _fill_dense(
-    dense: Dense,
-    t: float,
-    t_new: float,
-    x: FloatArray,
-    x_new: FloatArray,
-    k1: FloatArray,
-    k7: FloatArray,
-) -> None:
-    """Cubic Hermite values at the requested times in ``(t, t_new]``."""
+def _fill_dense(dense: Dense, t: float, t_new: float, x: FloatArray, ks: list[FloatArray]) -> None:
+    """Values at the requested times in ``(t, t_new]`` from the continuous extension."""
     h = t_new - t
     while dense.filled < len(dense.times) and dense.times[dense.filled] <= t_new:
         theta = (dense.times[dense.filled] - t) / h
-        h00 = (1 + 2 * theta) * (1 - theta) ** 2
-        h10 = theta * (1 - theta) ** 2
-        h01 = theta**2 * (3 - 2 * theta)
-        h11 = theta**2 * (theta - 1)
-        dense.out[dense.filled] = h00 * x + h10 * h * k1 + h01 * x_new + h11 * h * k7
+        powers = (theta, theta**2, theta**3, theta**4)
+        weights = [sum(c * w for c, w in zip(row, powers, strict=True)) for row in _P]
+        dense.out[dense.filled] = x + h * sum(
+            (w * k for w, k in zip(weights, ks, strict=True) if w != 0.0), np.zeros_like(x)
+        )
         dense.filled += 1

@@ -101,7 +101,9 @@ class Recipe(StrictData):
 
 def _check_phase_order(phases: list[Phase]) -> None:
     if phases[0].start_h != 0:
-        raise ValueError(f"phases.0.start_h: the first phase must start at 0 h, not {phases[0].start_h}")
+        raise ValueError(
+            f"phases.0.start_h: the first phase must start at 0 h, not {phases[0].start_h}"
+        )
     for i in range(1, len(phases)):
         prev, cur = phases[i - 1], phases[i]
         if cur.start_h <= prev.start_h:
@@ -127,7 +129,9 @@ def _check_harvest(recipe: Recipe) -> None:
             raise ValueError(f"boluses.{i}.at_h: {b.at_h} h is not before harvest")
     for i, f in enumerate(recipe.feeds):
         if f.end_h > recipe.harvest_h:
-            raise ValueError(f"feeds.{i}.end_h: {f.end_h} h is after harvest ({recipe.harvest_h} h)")
+            raise ValueError(
+                f"feeds.{i}.end_h: {f.end_h} h is after harvest ({recipe.harvest_h} h)"
+            )
 
 
 def _check_medium(name: str, known: set[str], where: str) -> None:

@@ -61,7 +61,7 @@ class Schedule:
     def inputs_at(self, t: float) -> FloatArray:
         """Input vector ``(n_inputs,)`` at batch time ``t``."""
         k = self.segment(t)
-        return self.offset[k] + self.slope[k] * (t - self.knots[k])
+        return np.asarray(self.offset[k] + self.slope[k] * (t - self.knots[k]), dtype=float)
 
     def stops(self) -> FloatArray:
         """Every time the integrator must land on: knots and event times, sorted, unique."""
@@ -180,7 +180,9 @@ def _events(
         Event(b.at_h, "bolus", b.volume_L, media[b.medium], label=b.medium) for b in recipe.boluses
     ]
     volume = recipe.sampling.volume_L if recipe.sampling else 0.0
-    events += [Event(t, "sample", volume, np.zeros(n), label="sample") for t in recipe.sample_times()]
+    events += [
+        Event(t, "sample", volume, np.zeros(n), label="sample") for t in recipe.sample_times()
+    ]
     return tuple(sorted(events, key=lambda e: e.time_h))
 
 

@@ -30,12 +30,14 @@ class Trajectory:
 
     def state(self, model: type[Model] | Model, name: str) -> FloatArray:
         """One state over time for every member: ``(n_t, members)``."""
-        return self.x[:, :, model.state_index(name)]
+        series: FloatArray = self.x[:, :, model.state_index(name)]
+        return series
 
     @property
     def final(self) -> FloatArray:
         """States at the last output time, ``(members, n_states)``."""
-        return self.x[-1]
+        last: FloatArray = self.x[-1]
+        return last
 
 
 def simulate(
@@ -43,6 +45,7 @@ def simulate(
     schedule: Schedule,
     x0: FloatArray,
     p: FloatArray,
+    *,
     t_out: FloatArray | None = None,
     tol: Tolerances | None = None,
 ) -> Trajectory:
@@ -79,15 +82,20 @@ def simulate(
     done = _record_at(t_out, out, 0, t, x)
     for t_next in stops[stops > t]:
         k = schedule.segment(t)
-        offset, slope, knot = schedule.offset[k], schedule.slope[k], schedule.knots[k]
 
-        def rhs(tt: float, xx: FloatArray) -> FloatArray:
+        def rhs(
+            tt: float,
+            xx: FloatArray,
+            offset: FloatArray = schedule.offset[k],
+            slope: FloatArray = schedule.slope[k],
+            knot: float = float(schedule.knots[k]),
+        ) -> FloatArray:
             u = offset + slope * (tt - knot)
             return model.rhs(tt, xx, np.broadcast_to(u, (xx.shape[0], u.shape[0])), p)
 
         window = t_out[done:][t_out[done:] <= t_next]
         dense = Dense(times=window, out=out[done : done + len(window)])
-        x, h, seg_stats = integrate(rhs, t, float(t_next), x, tol, lower, h, dense)
+        x, h, seg_stats = integrate(rhs, t, float(t_next), x, tol, lower=lower, h0=h, dense=dense)
         stats.add(seg_stats)
         done += dense.filled
         t = float(t_next)

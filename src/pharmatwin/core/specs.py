@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import model_validator
 
 from pharmatwin.core.recipe import StrictData
-from pharmatwin.core.types import FloatArray
+from pharmatwin.core.types import BoolArray, FloatArray
 
 
 class Specification(StrictData):
@@ -46,9 +46,9 @@ class Specification(StrictData):
             return f">= {self.lower:g} {self.unit}"
         return f"<= {self.upper:g} {self.unit}"
 
-    def within(self, y: FloatArray) -> FloatArray:
+    def within(self, y: FloatArray) -> BoolArray:
         """Boolean array: ``y`` inside the acceptance interval (NaN counts as outside)."""
-        ok = np.isfinite(y)
+        ok: BoolArray = np.asarray(np.isfinite(y), dtype=bool)
         if self.lower is not None:
             ok &= y >= self.lower
         if self.upper is not None:
@@ -64,7 +64,7 @@ class Specification(StrictData):
             first = np.where(passed, np.nan, t[-1])
             return SpecResult(self, value, passed, first)
         ok = self.within(y)
-        passed = ok.all(axis=0)
+        passed = np.asarray(ok.all(axis=0), dtype=bool)
         idx = np.argmin(ok, axis=0)
         first = np.where(passed, np.nan, t[idx])
         worst = np.nanmax(y, axis=0) if self.upper is not None else np.nanmin(y, axis=0)
@@ -81,7 +81,7 @@ class SpecResult:
 
     spec: Specification
     value: FloatArray
-    passed: FloatArray
+    passed: BoolArray
     first_violation_h: FloatArray
 
     @property

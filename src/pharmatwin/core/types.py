@@ -1,5 +1,6 @@
 """Array type aliases shared across pharmatwin."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -9,3 +10,9 @@ FloatArray = NDArray[np.float64]
 """A float64 array; ensemble arrays carry the member axis first: ``(members, n)``."""
 
 AnyArray = NDArray[Any]
+BoolArray = NDArray[np.bool_]
+
+
+def column(items: Sequence[object], attribute: str) -> FloatArray:
+    """``attribute`` of every item as a float column vector ``(len(items), 1)``."""
+    return np.array([float(getattr(item, attribute)) for item in items], dtype=float)[:, None]

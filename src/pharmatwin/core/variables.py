@@ -82,7 +82,8 @@ class Parameter(Variable):
         super().__post_init__()
         if not self.lower <= self.default <= self.upper:
             raise ValueError(
-                f"parameter {self.name}: default {self.default} outside [{self.lower}, {self.upper}]"
+                f"parameter {self.name}: default {self.default} "
+                f"outside [{self.lower}, {self.upper}]"
             )
         if not self.source:
             raise ValueError(f"parameter {self.name}: a source for the default value is required")

@@ -49,9 +49,9 @@ class SampleTable:
         """ISO 8601 UTC strings (millisecond precision) for batch hours."""
         start = self.start.astimezone(UTC)
         return [
-            (start + timedelta(hours=float(h))).isoformat(timespec="milliseconds").replace(
-                "+00:00", "Z"
-            )
+            (start + timedelta(hours=float(h)))
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
             for h in hours
         ]
 
@@ -105,7 +105,10 @@ def _write_parquet(table: SampleTable, path: Path) -> None:
             "--out: Parquet needs the 'parquet' extra: pip install 'pharmatwin[parquet]'"
         ) from exc
     start = np.datetime64(table.start.astimezone(UTC).replace(tzinfo=None), "ms")
-    to_ts = lambda h: start + np.round(np.asarray(h) * 3.6e6).astype("timedelta64[ms]")  # noqa: E731
+
+    def to_ts(hours: FloatArray) -> AnyArray:
+        return start + np.round(np.asarray(hours) * 3.6e6).astype("timedelta64[ms]")
+
     arrow = pa.table(
         {
             "time_utc": pa.array(to_ts(table.time_h), type=pa.timestamp("ms", tz="UTC")),

@@ -1,8 +1,8 @@
-"""Control loops of the virtual bioreactor: a vectorized PI controller with output limits.
+"""Control loops of the virtual bioreactor: a bank of PI controllers with output limits.
 
-Velocity-free positional PI with conditional integration (anti-windup: the integral stops
-growing while the output is saturated in the direction of the error). One instance controls
-every ensemble member at once; its state is a plain array owned by the plant.
+Positional PI with conditional integration (anti-windup: the integral stops growing while the
+output is saturated in the direction of the error). One bank steps every loop of every ensemble
+member with a few array operations; arrays are ``(n_loops, members)``, parameters ``(n_loops,)``.
 """
 
 from __future__ import annotations
@@ -11,37 +11,40 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pharmatwin.core.types import FloatArray
+from pharmatwin.core.types import FloatArray, column
 
 
 @dataclass(frozen=True)
-class PIController:
-    """``out = bias + gain * (e + integral / ti_h)`` clipped to ``[low, high]``.
+class PILoop:
+    """One loop: ``out = bias + gain * (e + integral / ti_h)`` clipped to ``[low, high]``.
 
     Attributes:
+        name: loop name (e.g. ``"TIC101"``).
         gain: proportional gain, output units per unit of error.
         ti_h: integral time, h.
         low, high: actuator limits, output units.
-        bias: output at zero error and zero integral.
     """
 
+    name: str
     gain: float
     ti_h: float
     low: float
     high: float
-    bias: float = 0.0
+
+
+class PIBank:
+    """Several PI loops stepped together."""
+
+    def __init__(self, loops: tuple[PILoop, ...]) -> None:
+        self.loops = loops
+        self.gain, self.ti = column(loops, "gain"), column(loops, "ti_h")
+        self.low, self.high = column(loops, "low"), column(loops, "high")
 
     def step(
-        self, error: FloatArray, integral: FloatArray, dt_h: float, bias: float | None = None
+        self, error: FloatArray, integral: FloatArray, bias: FloatArray, dt_h: float
     ) -> tuple[FloatArray, FloatArray]:
-        """Output for ``error`` and the updated integral (error-hours) after ``dt_h``.
-
-        ``bias`` overrides the fixed bias (e.g. feed-forward of the setpoint).
-        """
-        base = self.bias if bias is None else bias
-        raw = base + self.gain * (error + integral / self.ti_h)
+        """Outputs for ``error`` and the integrals (error-hours) after ``dt_h``."""
+        raw = bias + self.gain * (error + integral / self.ti)
         out = np.clip(raw, self.low, self.high)
-        saturated_high = (raw >= self.high) & (error > 0)
-        saturated_low = (raw <= self.low) & (error < 0)
-        grow = ~(saturated_high | saturated_low)
-        return out, integral + np.where(grow, error * dt_h, 0.0)
+        wound = ((raw >= self.high) & (error > 0)) | ((raw <= self.low) & (error < 0))
+        return out, integral + np.where(wound, 0.0, error * dt_h)

@@ -73,7 +73,9 @@ class Actuators:
     base_flow: FloatArray  # L/h
 
 
-def _relax(value: FloatArray, target: FloatArray, rate: FloatArray | float, dt: float) -> FloatArray:
+def _relax(
+    value: FloatArray, target: FloatArray, rate: FloatArray | float, dt: float
+) -> FloatArray:
     """Exact step of ``dv/dt = rate * (target - v)`` over ``dt``."""
     return np.asarray(target + (value - target) * np.exp(-rate * dt), dtype=float)
 
@@ -81,6 +83,7 @@ def _relax(value: FloatArray, target: FloatArray, rate: FloatArray | float, dt: 
 def step_broth(
     broth: Broth,
     act: Actuators,
+    *,
     volume_L: FloatArray,
     our: FloatArray,
     acid_rate: FloatArray,

@@ -45,11 +45,15 @@ class Fault(StrictData):
     @model_validator(mode="after")
     def _magnitude(self) -> Fault:
         if self.kind in FRACTION_KINDS and not 0 <= self.magnitude <= 1:
-            raise ValueError(f"magnitude: {self.kind} takes a fraction in [0, 1], not {self.magnitude}")
+            raise ValueError(
+                f"magnitude: {self.kind} takes a fraction in [0, 1], not {self.magnitude}"
+            )
         if self.kind in ("wrong_feed_concentration", "viability_loss") and self.magnitude < 0:
             raise ValueError(f"magnitude: {self.kind} cannot be negative ({self.magnitude})")
         if self.kind == "temperature_control_failure" and not 0 <= self.magnitude <= 80:
-            raise ValueError(f"magnitude: jacket temperature {self.magnitude} degC is not plausible")
+            raise ValueError(
+                f"magnitude: jacket temperature {self.magnitude} degC is not plausible"
+            )
         return self
 
     def active(self, t: float) -> bool:

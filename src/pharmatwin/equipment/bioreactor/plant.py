@@ -11,6 +11,7 @@ ones (model mismatch). The whole batch is vectorized over ``members`` independen
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 
 import numpy as np
 
@@ -18,17 +19,22 @@ from pharmatwin.core.integrate import Tolerances, integrate
 from pharmatwin.core.model import Model
 from pharmatwin.core.schedule import Schedule, apply_event, compile_recipe
 from pharmatwin.core.types import FloatArray
-from pharmatwin.equipment.bioreactor.control import PIController
+from pharmatwin.equipment.bioreactor.control import PIBank, PILoop
 from pharmatwin.equipment.bioreactor.culture import Actuators, Broth, step_broth
 from pharmatwin.equipment.bioreactor.faults import Fault, magnitude_of
 from pharmatwin.equipment.bioreactor.model import ChoFedBatch
 from pharmatwin.equipment.bioreactor.records import AtLineResult, PlantRun, Totals
 from pharmatwin.equipment.bioreactor.scenario import Scenario
-from pharmatwin.equipment.bioreactor.sensors import AT_LINE, ONLINE
+from pharmatwin.equipment.bioreactor.sensors import AT_LINE, ONLINE, SensorBank
 
-TEMPERATURE_LOOP = PIController(gain=5.0, ti_h=1.0, low=5.0, high=50.0)
-DO_LOOP = PIController(gain=0.02, ti_h=0.5, low=0.0, high=1.0)
-PH_LOOP = PIController(gain=4.0, ti_h=1.0, low=-1.0, high=1.0)
+LOOPS = PIBank(
+    (
+        PILoop("TIC101", gain=5.0, ti_h=1.0, low=5.0, high=50.0),  # jacket setpoint, degC
+        PILoop("AIC301", gain=0.02, ti_h=0.5, low=0.0, high=1.0),  # O2 sparge, fraction
+        PILoop("AIC201", gain=4.0, ti_h=1.0, low=-1.0, high=1.0),  # CO2 (+) / base (-) split
+    )
+)
+PROBES = SensorBank(ONLINE)
 CO2_MAX_FRACTION = 0.2
 BASE_PUMP_MAX_L_PER_H = 2.0
 
@@ -46,103 +52,195 @@ def draw_truth_parameters(
     return np.asarray(np.clip(p, lower, upper), dtype=float)
 
 
-class _Loops:
-    """Integral states of the three loops, one value per member."""
-
-    def __init__(self, members: int) -> None:
-        self.T = np.zeros(members)
-        self.DO = np.zeros(members)
-        self.pH = np.zeros(members)
-
-
 def run_plant(scenario: Scenario, members: int = 1, progress: Progress | None = None) -> PlantRun:
     """Run one scenario to harvest for ``members`` independent plant realizations."""
     if members < 1:
         raise ValueError(f"members: must be at least 1, got {members}")
-    model = ChoFedBatch()
-    rng = np.random.default_rng(scenario.seed)
-    schedule = compile_recipe(model, scenario.recipe)
-    wrong_feed = compile_recipe(model, scenario.recipe, feed_scale=_feed_scale(scenario.faults))
-    nominal = model.parameter_vector(scenario.parameters)
-    p = draw_truth_parameters(model, nominal, rng, members, scenario.mismatch)
-    x = model.state_vector(scenario.recipe.initial_state, members)
-    u0 = schedule.inputs_at(0.0)
-    idx = {n: model.input_index(n) for n in model.input_names()}
-    broth = Broth.start(members, T=u0[idx["T"]], DO=u0[idx["DO"]], pH=u0[idx["pH"]])
-    grid = _coupling_grid(scenario, schedule)
-    dt = scenario.control_step_min / 60.0
-    n_online = int(sum(max(1, int(np.ceil((b - a) / dt - 1e-9))) for a, b in zip(grid, grid[1:])))
-    online = np.empty((n_online, len(ONLINE), members))
-    online_t = np.empty(n_online)
-    xs, ys = [np.empty((len(grid), members, k)) for k in (len(model.states), len(model.outputs))]
-    broth_log = {k: np.empty((len(grid), members)) for k in ("T", "pH", "DO")}
-    totals = Totals(*(np.zeros(members) for _ in range(4)))
-    at_line: list[AtLineResult] = []
-    loops = _Loops(members)
-    events = list(schedule.events)
-    tol = Tolerances(rtol=1e-6, atol=model.state_atol())
-    lower, _ = model.state_bounds()
-    u = np.tile(u0, (members, 1))
-    x = _events_at(model, x, events, 0.0, u, p, broth, rng, at_line, totals)
-    _log(xs, ys, broth_log, 0, model, x, u, p, broth)
-    h: float | None = None
-    k_online = 0
-    for i, (t0, t1) in enumerate(zip(grid[:-1], grid[1:], strict=True)):
-        t0, t1 = float(t0), float(t1)
+    batch = _Batch(scenario, members)
+    grid = batch.grid
+    batch.apply_events(0.0)
+    batch.log(0)
+    for i, (t0, t1) in enumerate(pairwise(grid)):
+        batch.advance(float(t0), float(t1))
+        batch.apply_events(float(t1))
+        batch.log(i + 1)
+        if progress is not None:
+            progress(float(t1) / float(grid[-1]))
+    batch.draw_sample(float(grid[-1]))  # the harvest sample
+    return batch.result()
+
+
+class _Batch:
+    """Mutable state of one plant run; every array carries the member axis."""
+
+    def __init__(self, scenario: Scenario, members: int) -> None:
+        self.model = model = ChoFedBatch()
+        self.faults = scenario.faults
+        self.rng = np.random.default_rng(scenario.seed)
+        self.schedule = compile_recipe(model, scenario.recipe)
+        scale = next(
+            (f.magnitude for f in self.faults if f.kind == "wrong_feed_concentration"), 1.0
+        )
+        self.weak_feed = compile_recipe(model, scenario.recipe, feed_scale=scale)
+        nominal = model.parameter_vector(scenario.parameters)
+        self.p = draw_truth_parameters(model, nominal, self.rng, members, scenario.mismatch)
+        self.x = model.state_vector(scenario.recipe.initial_state, members)
+        self.idx = {n: model.input_index(n) for n in model.input_names()}
+        u0 = self.schedule.inputs_at(0.0)
+        self.u = np.tile(u0, (members, 1))
+        self.broth = Broth.start(
+            members, T=u0[self.idx["T"]], DO=u0[self.idx["DO"]], pH=u0[self.idx["pH"]]
+        )
+        self.grid = _coupling_grid(scenario, self.schedule)
+        self.dt = scenario.control_step_min / 60.0
+        n_online = sum(self._substeps(a, b)[0] for a, b in pairwise(self.grid))
+        self.online = np.empty((n_online, len(ONLINE), members))
+        self.online_t = np.empty(n_online)
+        self.k_online = 0
+        n_t = len(self.grid)
+        self.xs = np.empty((n_t, members, len(model.states)))
+        self.ys = np.empty((n_t, members, len(model.outputs)))
+        self.broth_log = {k: np.empty((n_t, members)) for k in ("T", "pH", "DO")}
+        self.totals = Totals(*(np.zeros(members) for _ in range(4)))
+        self.at_line: list[AtLineResult] = []
+        self.integrals = np.zeros((len(LOOPS.loops), members))
+        self.events = list(self.schedule.events)
+        self.tol = Tolerances(rtol=1e-6, atol=model.state_atol())
+        self.lower = model.state_bounds()[0]
+        self.h: float | None = None
+
+    def _substeps(self, t0: float, t1: float) -> tuple[int, float]:
+        n = max(1, int(np.ceil((t1 - t0) / self.dt - 1e-9)))
+        return n, (t1 - t0) / n
+
+    def advance(self, t0: float, t1: float) -> None:
+        """Fast loops every control step over ``[t0, t1]``, then the cells over the interval."""
+        model, idx = self.model, self.idx
         mid = 0.5 * (t0 + t1)
-        p_eff = _faulted_parameters(model, p, scenario.faults, mid)
-        u_plan = wrong_feed.inputs_at(mid) if _feed_scale(scenario.faults, mid) != 1.0 else schedule.inputs_at(mid)
-        u_plan = u_plan.copy()
-        pump = magnitude_of(scenario.faults, "feed_pump_failure", mid)
-        if pump is not None:
-            u_plan[idx["F_feed"]] *= 1.0 - pump
-        rates = model.measure(x, u, p_eff)
-        our, acid = rates[:, model.output_index("OUR")], rates[:, model.output_index("acid_rate")]
-        n_sub = max(1, int(np.ceil((t1 - t0) / dt - 1e-9)))
-        sub = (t1 - t0) / n_sub
-        noise = rng.standard_normal((n_sub, len(ONLINE), members))
-        sums = np.zeros((4, members))
-        inflow = np.zeros(members)
+        p_eff = self._faulted_parameters(mid)
+        plan = self._planned_inputs(mid)
+        rates = model.measure(self.x, self.u, p_eff)
+        our = rates[:, model.output_index("OUR")]
+        acid = rates[:, model.output_index("acid_rate")]
+        n_sub, sub = self._substeps(t0, t1)
+        noise = self.rng.standard_normal((n_sub, len(ONLINE), self.x.shape[0]))
+        sums = np.zeros((4, self.x.shape[0]))
+        inflow = np.zeros(self.x.shape[0])
         for j in range(n_sub):
             t = t0 + j * sub
-            u_sp = schedule.inputs_at(t)
-            volume = x[:, model.state_index("V")] + inflow
-            truth = {
-                "T": broth.T, "pH": broth.pH, "DO": broth.DO, "V": volume,
-                "base_total": totals.base, "feed_total": totals.feed,
-            }
-            drift = _ph_drift(scenario.faults, t)
-            readings = np.stack(
-                [s.read(truth[s.source], t, noise[j, q], drift if s.source == "pH" else 0.0)
-                 for q, s in enumerate(ONLINE)]
+            volume = self.x[:, model.state_index("V")] + inflow
+            act = self._control(t, noise[j], volume, self.schedule.inputs_at(t), sub)
+            flow = plan[idx["F_feed"]] + act.base_flow
+            self.broth = step_broth(
+                self.broth,
+                act,
+                volume_L=volume,
+                our=our,
+                acid_rate=acid,
+                dilution=flow / volume,
+                dt_h=sub,
             )
-            online[k_online], online_t[k_online] = readings, t
-            k_online += 1
-            act = _control(loops, readings, u_sp, idx, scenario.faults, t, sub)
-            flow = u_plan[idx["F_feed"]] + act.base_flow
-            broth = step_broth(broth, act, volume, our, acid, flow / volume, sub)
             inflow += flow * sub
-            totals.feed += u_plan[idx["F_feed"]] * sub
-            totals.base += act.base_flow * sub
-            sums += np.stack([broth.T, broth.pH, broth.DO, act.base_flow])
-        means = sums / n_sub
-        u = np.tile(u_plan, (members, 1))
-        u[:, idx["T"]], u[:, idx["pH"]], u[:, idx["DO"]], u[:, idx["F_base"]] = means
+            self.totals.feed += plan[idx["F_feed"]] * sub
+            self.totals.base += act.base_flow * sub
+            sums += np.stack([self.broth.T, self.broth.pH, self.broth.DO, act.base_flow])
+        self.u = np.tile(plan, (self.x.shape[0], 1))
+        for k, name in enumerate(("T", "pH", "DO", "F_base")):
+            self.u[:, idx[name]] = sums[k] / n_sub
 
-        def rhs(tt: float, xx: FloatArray, uu: FloatArray = u, pp: FloatArray = p_eff) -> FloatArray:
-            return model.rhs(tt, xx, uu, pp)
+        def rhs(t: float, x: FloatArray, u: FloatArray = self.u) -> FloatArray:
+            return model.rhs(t, x, u, p_eff)
 
-        x, h, _ = integrate(rhs, t0, t1, x, tol, lower, h)
-        x = _events_at(model, x, events, t1, u, p_eff, broth, rng, at_line, totals)
-        _log(xs, ys, broth_log, i + 1, model, x, u, p_eff, broth)
-        if progress is not None:
-            progress(t1 / grid[-1])
-    _harvest_sample(model, x, u, p, broth, rng, at_line, float(grid[-1]))
-    return PlantRun(
-        model=model, t=grid, x=xs, y=ys, broth=broth_log, p=p,
-        online_t=online_t[:k_online], online=online[:k_online],
-        online_tags=tuple((s.tag, s.unit) for s in ONLINE), at_line=at_line, totals=totals,
-    )
+        self.x, self.h, _ = integrate(rhs, t0, t1, self.x, self.tol, lower=self.lower, h0=self.h)
+
+    def _control(
+        self, t: float, noise: FloatArray, volume: FloatArray, setpoints: FloatArray, dt: float
+    ) -> Actuators:
+        """Read the probes (recording the readings) and step the loops."""
+        idx = self.idx
+        truth = {
+            "T": self.broth.T,
+            "pH": self.broth.pH,
+            "DO": self.broth.DO,
+            "V": volume,
+            "base_total": self.totals.base,
+            "feed_total": self.totals.feed,
+        }
+        offsets = np.zeros((len(ONLINE), 1))
+        offsets[PROBES.index("pH")] = _ph_drift(self.faults, t)
+        readings = PROBES.read(np.stack([truth[s.source] for s in ONLINE]), t, noise, offsets)
+        self.online[self.k_online], self.online_t[self.k_online] = readings, t
+        self.k_online += 1
+        T_sp, DO_sp, pH_sp = (setpoints[idx[k]] for k in ("T", "DO", "pH"))
+        errors = np.stack(
+            [
+                T_sp - readings[PROBES.index("T")],
+                DO_sp - readings[PROBES.index("DO")],
+                readings[PROBES.index("pH")] - pH_sp,
+            ]
+        )
+        bias = np.array([[T_sp], [0.0], [0.0]])
+        outputs, self.integrals = LOOPS.step(errors, self.integrals, bias, dt)
+        return _actuate(outputs, self.faults, t)
+
+    def _planned_inputs(self, t: float) -> FloatArray:
+        """Recipe inputs at ``t`` as the faulty equipment delivers them."""
+        weak = any(f.kind == "wrong_feed_concentration" and f.active(t) for f in self.faults)
+        plan = (self.weak_feed if weak else self.schedule).inputs_at(t).copy()
+        pump = magnitude_of(self.faults, "feed_pump_failure", t)
+        if pump is not None:
+            plan[self.idx["F_feed"]] *= 1.0 - pump
+        return plan
+
+    def _faulted_parameters(self, t: float) -> FloatArray:
+        extra = magnitude_of(self.faults, "viability_loss", t)
+        if extra is None:
+            return self.p
+        p = self.p.copy()
+        p[:, self.model.parameter_index("kd_min")] += extra
+        return p
+
+    def apply_events(self, t: float) -> None:
+        """Samples (drawn for the lab first) and boluses due at ``t``."""
+        while self.events and self.events[0].time_h <= t + 1e-9:
+            event = self.events.pop(0)
+            if event.kind == "sample":
+                self.draw_sample(t)
+                self.totals.samples += event.volume_L
+            else:
+                self.totals.bolus += event.volume_L
+            self.x = apply_event(self.model, self.x, event)
+
+    def draw_sample(self, t: float) -> None:
+        """At-line results of a sample drawn at ``t``, each with its assay error and delay."""
+        y = self.model.measure(self.x, self.u, self.p)
+        truth = {name: y[:, j] for j, name in enumerate(self.model.output_names())}
+        truth["pH"] = self.broth.pH
+        noise = self.rng.standard_normal((len(AT_LINE), self.x.shape[0]))
+        for q, assay in enumerate(AT_LINE):
+            values = assay.result(truth[assay.source], noise[q])
+            self.at_line.append(AtLineResult(assay.tag, assay.unit, t, t + assay.delay_h, values))
+
+    def log(self, i: int) -> None:
+        self.xs[i] = self.x
+        self.ys[i] = self.model.measure(self.x, self.u, self.p)
+        for name in ("T", "pH", "DO"):
+            self.broth_log[name][i] = getattr(self.broth, name)
+
+    def result(self) -> PlantRun:
+        return PlantRun(
+            model=self.model,
+            t=self.grid,
+            x=self.xs,
+            y=self.ys,
+            broth=self.broth_log,
+            p=self.p,
+            online_t=self.online_t[: self.k_online],
+            online=self.online[: self.k_online],
+            online_tags=tuple((s.tag, s.unit) for s in ONLINE),
+            at_line=self.at_line,
+            totals=self.totals,
+        )
 
 
 def _coupling_grid(scenario: Scenario, schedule: Schedule) -> FloatArray:
@@ -152,103 +250,24 @@ def _coupling_grid(scenario: Scenario, schedule: Schedule) -> FloatArray:
     return np.unique(np.concatenate([regular, schedule.stops(), faults, [t_end]]))
 
 
-def _feed_scale(faults: list[Fault], t: float | None = None) -> float:
-    """Concentration factor of the continuous feed (at ``t``; or of any such fault if None)."""
-    for f in faults:
-        if f.kind == "wrong_feed_concentration" and (t is None or f.active(t)):
-            return f.magnitude
-    return 1.0
-
-
 def _ph_drift(faults: list[Fault], t: float) -> float:
-    rate = magnitude_of(faults, "ph_probe_drift", t)
-    if rate is None:
-        return 0.0
-    onset = next(f.onset_h for f in faults if f.kind == "ph_probe_drift" and f.active(t))
-    return rate * (t - onset) / 24.0
+    """Offset of the online pH probe at ``t`` from an active drift fault, pH units."""
+    for f in faults:
+        if f.kind == "ph_probe_drift" and f.active(t):
+            return f.magnitude * (t - f.onset_h) / 24.0
+    return 0.0
 
 
-def _faulted_parameters(model: Model, p: FloatArray, faults: list[Fault], t: float) -> FloatArray:
-    extra = magnitude_of(faults, "viability_loss", t)
-    if extra is None:
-        return p
-    p = p.copy()
-    p[:, model.parameter_index("kd_min")] += extra
-    return p
-
-
-def _control(
-    loops: _Loops,
-    readings: FloatArray,
-    u_sp: FloatArray,
-    idx: dict[str, int],
-    faults: list[Fault],
-    t: float,
-    dt: float,
-) -> Actuators:
-    T_meas, pH_meas, DO_meas = readings[0], readings[1], readings[2]
-    T_sp = float(u_sp[idx["T"]])
-    jacket, loops.T = TEMPERATURE_LOOP.step(T_sp - T_meas, loops.T, dt, bias=T_sp)
+def _actuate(outputs: FloatArray, faults: list[Fault], t: float) -> Actuators:
+    """Loop outputs to actuators, through the faults that act on the equipment."""
+    jacket, sparge, split = outputs
     stuck = magnitude_of(faults, "temperature_control_failure", t)
     if stuck is not None:
         jacket = np.full_like(jacket, stuck)
     lost = magnitude_of(faults, "aeration_failure", t) or 0.0
-    sparge, loops.DO = DO_LOOP.step(u_sp[idx["DO"]] - DO_meas, loops.DO, dt)
-    split, loops.pH = PH_LOOP.step(pH_meas - u_sp[idx["pH"]], loops.pH, dt)
     return Actuators(
         jacket_setpoint=jacket,
         o2_sparge=np.minimum(sparge, 1.0 - lost),
         co2_fraction=CO2_MAX_FRACTION * np.maximum(split, 0.0),
         base_flow=BASE_PUMP_MAX_L_PER_H * np.maximum(-split, 0.0),
     )
-
-
-def _truth_for_assays(
-    model: Model, x: FloatArray, u: FloatArray, p: FloatArray, broth: Broth
-) -> dict[str, FloatArray]:
-    y = model.measure(x, u, p)
-    truth = {name: y[:, j] for j, name in enumerate(model.output_names())}
-    truth["pH"] = broth.pH
-    return truth
-
-
-def _draw_sample(
-    model: Model, x: FloatArray, u: FloatArray, p: FloatArray, broth: Broth,
-    rng: np.random.Generator, at_line: list[AtLineResult], t: float,
-) -> None:
-    truth = _truth_for_assays(model, x, u, p, broth)
-    noise = rng.standard_normal((len(AT_LINE), x.shape[0]))
-    for q, assay in enumerate(AT_LINE):
-        values = assay.result(truth[assay.source], noise[q])
-        at_line.append(AtLineResult(assay.tag, assay.unit, t, t + assay.delay_h, values))
-
-
-def _events_at(
-    model: Model, x: FloatArray, events: list, t: float, u: FloatArray, p: FloatArray,  # type: ignore[type-arg]
-    broth: Broth, rng: np.random.Generator, at_line: list[AtLineResult], totals: Totals,
-) -> FloatArray:
-    while events and events[0].time_h <= t + 1e-9:
-        event = events.pop(0)
-        if event.kind == "sample":
-            _draw_sample(model, x, u, p, broth, rng, at_line, t)
-            totals.samples += event.volume_L
-        else:
-            totals.bolus += event.volume_L
-        x = apply_event(model, x, event)
-    return x
-
-
-def _harvest_sample(
-    model: Model, x: FloatArray, u: FloatArray, p: FloatArray, broth: Broth,
-    rng: np.random.Generator, at_line: list[AtLineResult], t_end: float,
-) -> None:
-    _draw_sample(model, x, u, p, broth, rng, at_line, t_end)
-
-
-def _log(
-    xs: FloatArray, ys: FloatArray, broth_log: dict[str, FloatArray], i: int, model: Model,
-    x: FloatArray, u: FloatArray, p: FloatArray, broth: Broth,
-) -> None:
-    xs[i] = x
-    ys[i] = model.measure(x, u, p)
-    broth_log["T"][i], broth_log["pH"][i], broth_log["DO"][i] = broth.T, broth.pH, broth.DO

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pharmatwin.core.types import FloatArray
+from pharmatwin.core.types import FloatArray, column
 
 
 @dataclass(frozen=True)
@@ -41,15 +41,32 @@ class OnlineSensor:
     drift_per_day: float = 0.0
     resolution: float = 0.0
 
+
+class SensorBank:
+    """Several online sensors read together: arrays are ``(n_sensors, members)``."""
+
+    def __init__(self, sensors: tuple[OnlineSensor, ...]) -> None:
+        self.sensors = sensors
+        self.bias, self.noise_sd = column(sensors, "bias"), column(sensors, "noise_sd")
+        self.drift_per_h = column(sensors, "drift_per_day") / 24.0
+        resolution = column(sensors, "resolution")
+        self.quantized = resolution > 0
+        self.step = np.where(self.quantized, resolution, 1.0)
+
+    def index(self, source: str) -> int:
+        return next(i for i, s in enumerate(self.sensors) if s.source == source)
+
     def read(
-        self, truth: FloatArray, t_h: float, noise: FloatArray, extra_drift: float = 0.0
+        self, truth: FloatArray, t_h: float, noise: FloatArray, fault: FloatArray
     ) -> FloatArray:
-        """Reading of every member; ``noise`` is standard normal, ``extra_drift`` from faults."""
-        value = truth + self.bias + self.drift_per_day * t_h / 24.0 + extra_drift
-        value = value + self.noise_sd * noise
-        if self.resolution > 0:
-            value = np.round(value / self.resolution) * self.resolution
-        return np.asarray(value, dtype=float)
+        """Readings of every sensor and member.
+
+        ``noise`` is standard normal; ``fault`` adds a fault's offset per sensor ``(n, 1)``.
+        """
+        value = truth + self.bias + self.drift_per_h * t_h + fault + self.noise_sd * noise
+        return np.asarray(
+            np.where(self.quantized, np.round(value / self.step) * self.step, value), dtype=float
+        )
 
 
 @dataclass(frozen=True)
@@ -74,7 +91,8 @@ class AtLineAssay:
     def result(self, truth: FloatArray, noise: FloatArray) -> FloatArray:
         """Assay result of every member, never negative; ``noise`` is standard normal."""
         value = truth * (1.0 + self.relative_sd * noise) + self.absolute_sd * noise
-        return np.maximum(np.asarray(value, dtype=float), 0.0)
+        clipped: FloatArray = np.maximum(np.asarray(value, dtype=float), 0.0)
+        return clipped
 
 
 ONLINE: tuple[OnlineSensor, ...] = (

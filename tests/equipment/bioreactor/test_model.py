@@ -1,0 +1,174 @@
+"""The CHO model: an analytic case, a conserved quantity, agreement with scipy's solve_ivp."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from pharmatwin.core.integrate import Tolerances
+from pharmatwin.core.recipe import Recipe
+from pharmatwin.core.schedule import apply_event, compile_recipe
+from pharmatwin.core.simulate import simulate
+from pharmatwin.core.types import FloatArray
+from pharmatwin.equipment.bioreactor.model import ChoFedBatch
+from pharmatwin.equipment.bioreactor.plant import draw_truth_parameters
+
+START = {
+    "Xv": 0.5,
+    "Xd": 0.0,
+    "Glc": 1e4,
+    "Gln": 1e4,
+    "Lac": 0.0,
+    "Amm": 0.0,
+    "mAb": 0.0,
+    "V": 1000.0,
+}
+
+
+def batch_recipe(initial: dict[str, float], hours: float = 120.0) -> Recipe:
+    return Recipe.model_validate(
+        {
+            "name": "batch",
+            "initial_state": initial,
+            "phases": [
+                {"name": "run", "start_h": 0, "setpoints": {"T": 36.5, "pH": 7.0, "DO": 40.0}}
+            ],
+            "harvest_h": hours,
+        }
+    )
+
+
+def test_unlimited_exponential_growth_is_analytic(model: ChoFedBatch) -> None:
+    # No limitation, inhibition, by-products or death: mu is constant and
+    # Xv = Xv0 exp(mu t); glucose falls by the biomass made over its yield; the titre
+    # grows by q_mab (Xv - Xv0) / mu.
+    p = model.parameter_vector(
+        {
+            "K_glc": 0.0,
+            "K_gln": 0.0,
+            "kd_min": 0.0,
+            "kd_max": 0.0,
+            "kd_starve": 0.0,
+            "m_glc": 0.0,
+            "a1_gln": 0.0,
+            "k_deg_gln": 0.0,
+            "Y_lac_glc": 0.0,
+            "q_lac_uptake": 0.0,
+            "Y_amm_gln": 0.0,
+            "K_DO_lac": 0.0,
+        }
+    )
+    recipe = batch_recipe(START)
+    traj = simulate(
+        model,
+        compile_recipe(model, recipe),
+        model.state_vector(START),
+        p,
+        tol=Tolerances(rtol=1e-9, atol=np.full(8, 1e-12)),
+    )
+    k = {q.name: p[0, j] for j, q in enumerate(model.parameters)}
+    mu = (
+        k["mu_max"]
+        * np.exp(-(((36.5 - k["T_opt"]) / k["T_width"]) ** 2))
+        * 40.0
+        / (k["K_DO"] + 40.0)
+    )
+    qp = k["q_mab"] * np.exp(k["qp_temp"] * (37.0 - 36.5))
+    xv = 0.5 * np.exp(mu * traj.t)
+    np.testing.assert_allclose(traj.state(model, "Xv")[:, 0], xv, rtol=1e-7)
+    np.testing.assert_allclose(
+        traj.state(model, "Glc")[:, 0], 1e4 - (xv - 0.5) / k["Y_X_glc"], rtol=1e-9
+    )
+    np.testing.assert_allclose(traj.state(model, "mAb")[:, 0], qp * (xv - 0.5) / mu, rtol=1e-7)
+    np.testing.assert_allclose(traj.state(model, "Xd")[:, 0], 0.0, atol=1e-12)
+
+
+def test_glucose_amount_is_conserved_through_feeds_and_boluses(
+    model: ChoFedBatch, nominal_recipe: Recipe
+) -> None:
+    # Without cells nothing consumes glucose: the moles in the vessel at harvest are the
+    # initial charge plus every bolus plus the continuous feed (hand calculation).
+    initial = dict(nominal_recipe.initial_state, Xv=0.0, Xd=0.0)
+    recipe = nominal_recipe.model_copy(update={"initial_state": initial, "sampling": None})
+    traj = simulate(
+        model,
+        compile_recipe(model, recipe),
+        model.state_vector(initial),
+        model.default_parameters(),
+    )
+    final = traj.final[0]
+    moles = final[model.state_index("Glc")] * final[model.state_index("V")]
+    media = recipe.media
+    by_hand = initial["Glc"] * initial["V"]
+    by_hand += sum(b.volume_L * media[b.medium].get("Glc", 0.0) for b in recipe.boluses)
+    by_hand += sum(
+        (f.end_h - f.start_h) * f.rate_L_per_h * media[f.medium]["Glc"] for f in recipe.feeds
+    )
+    assert moles == pytest.approx(by_hand, rel=1e-9)
+    volume = (
+        initial["V"]
+        + sum(b.volume_L for b in recipe.boluses)
+        + sum((f.end_h - f.start_h) * f.rate_L_per_h for f in recipe.feeds)
+    )
+    assert final[model.state_index("V")] == pytest.approx(volume, rel=1e-12)
+
+
+def reference_solve_ivp(
+    model: ChoFedBatch, recipe: Recipe, x0: FloatArray, p: FloatArray
+) -> FloatArray:
+    """Member by member with scipy's Radau at rtol 1e-9, segment by segment, same events."""
+    schedule = compile_recipe(model, recipe)
+    stops = schedule.stops()
+    final = np.empty_like(x0)
+    for m in range(x0.shape[0]):
+        x = x0[m : m + 1].copy()
+        events = list(schedule.events)
+        while events and events[0].time_h <= 0.0:
+            x = apply_event(model, x, events.pop(0))
+        for t0, t1 in pairwise(stops):
+            k = schedule.segment(t0)
+
+            def f(t: float, y: FloatArray, k: int = k, m: int = m) -> FloatArray:
+                u = schedule.offset[k] + schedule.slope[k] * (t - schedule.knots[k])
+                return model.rhs(t, y[None, :], u[None, :], p[m : m + 1])[0]
+
+            sol = solve_ivp(f, (t0, t1), x[0], method="Radau", rtol=1e-9, atol=1e-12)
+            assert sol.success, sol.message
+            x = sol.y[:, -1][None, :]
+            while events and events[0].time_h <= t1 + 1e-12:
+                x = apply_event(model, x, events.pop(0))
+        final[m] = x[0]
+    return final
+
+
+def test_ensemble_agrees_with_solve_ivp_at_harvest_within_0_1_percent(
+    model: ChoFedBatch, nominal_recipe: Recipe
+) -> None:
+    members = 4
+    rng = np.random.default_rng(3)
+    p = draw_truth_parameters(model, model.default_parameters(members), rng, members, mismatch=1.0)
+    x0 = model.state_vector(nominal_recipe.initial_state, members)
+    ours = simulate(model, compile_recipe(model, nominal_recipe), x0, p).final  # default tolerances
+    reference = reference_solve_ivp(model, nominal_recipe, x0, p)
+    relative = np.abs(ours - reference) / np.abs(reference)
+    worst = float(relative.max())
+    where = model.state_names()[int(relative.max(axis=0).argmax())]
+    assert worst < 1e-3, f"worst relative difference {worst:.2e} in state {where}"
+
+
+def test_measure_returns_viability_and_titre_in_their_units(model: ChoFedBatch) -> None:
+    x = model.state_vector(
+        {"Xv": 9.0, "Xd": 1.0, "Glc": 5, "Gln": 1, "Lac": 10, "Amm": 2, "mAb": 2500, "V": 1800}
+    )
+    y = model.measure(x, model.default_inputs()[None, :], model.default_parameters())
+    assert y[0, model.output_index("viability")] == pytest.approx(90.0)
+    assert y[0, model.output_index("titre")] == pytest.approx(2.5)
+    assert y[0, model.output_index("OUR")] == pytest.approx(9.0 * 0.2)
+
+
+def test_every_parameter_cites_a_source(model: ChoFedBatch) -> None:
+    assert all(len(q.source) > 5 for q in model.parameters)
+    assert len(set(model.parameter_names())) == len(model.parameters)
