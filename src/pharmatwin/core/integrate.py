@@ -130,7 +130,7 @@ def integrate(
         x_new, ks, err = _dp_step(f, t, x, k1, h)
         k7 = ks[6]
         stats.rhs_calls += 6
-        norm = _error_norm(err, x, x_new, tol)
+        norm = error_norm(err, x, x_new, tol)
         if norm > 1.0:
             stats.rejected += 1
             h *= max(_MIN_FACTOR, _SAFETY * norm**-0.2)
@@ -166,7 +166,7 @@ def _dp_step(
     return x_new, ks, err
 
 
-def _error_norm(err: FloatArray, x: FloatArray, x_new: FloatArray, tol: Tolerances) -> float:
+def error_norm(err: FloatArray, x: FloatArray, x_new: FloatArray, tol: Tolerances) -> float:
     scale = tol.atol + tol.rtol * np.maximum(np.abs(x), np.abs(x_new))
     per_member = np.sqrt(np.mean((err / scale) ** 2, axis=-1))
     return float(np.max(per_member))

@@ -4,6 +4,7 @@ A model is a plain class. It declares its ``states``, ``inputs``, ``parameters``
 once and provides
 
 * ``rhs(t, x, u, p) -> dx/dt`` over a leading ensemble axis: ``x`` is ``(members, n_states)``,
+  ``t`` a time or one time per member,
   ``u`` is ``(members, n_inputs)`` and ``p`` is ``(members, n_parameters)``;
 * ``measure(x, u, p) -> y`` of shape ``(members, n_outputs)``.
 
@@ -42,8 +43,12 @@ class Model(ABC):
     """Name of the liquid-volume state of a well-mixed vessel, or None if the model has none."""
 
     @abstractmethod
-    def rhs(self, t: float, x: FloatArray, u: FloatArray, p: FloatArray) -> FloatArray:
-        """Time derivative ``dx/dt`` with the shape of ``x``; ``t`` in the model's time unit."""
+    def rhs(self, t: float | FloatArray, x: FloatArray, u: FloatArray, p: FloatArray) -> FloatArray:
+        """Time derivative ``dx/dt`` with the shape of ``x``.
+
+        ``t`` is the time in the model's unit: one number, or one per member (``(members,)``)
+        when members advance on their own clocks. Time-varying conditions arrive through ``u``.
+        """
 
     @abstractmethod
     def measure(self, x: FloatArray, u: FloatArray, p: FloatArray) -> FloatArray:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
+from pharmatwin.core.clocks import simulate_clocks
 from pharmatwin.core.integrate import Dense, Stats, Tolerances, integrate
 from pharmatwin.core.model import Model
+from pharmatwin.core.rosenbrock import finite_difference_jacobian, integrate_stiff
 from pharmatwin.core.schedule import Event, Schedule, apply_event
 from pharmatwin.core.types import FloatArray
 
@@ -48,6 +52,7 @@ def simulate(
     *,
     t_out: FloatArray | None = None,
     tol: Tolerances | None = None,
+    method: Literal["clocks", "dopri5", "rodas4"] = "clocks",
 ) -> Trajectory:
     """Integrate ``model`` from 0 h to the end of ``schedule`` for every member.
 
@@ -59,6 +64,9 @@ def simulate(
         p: parameters ``(members, n_parameters)``.
         t_out: output times within ``[0, t_end]``, ascending; default: every hour and the end.
         tol: tolerances; default ``rtol=1e-6`` with the states' declared ``atol``.
+        method: ``"clocks"`` (default: Dormand-Prince 5(4) with a clock and a step size per
+            member, see ``core.clocks``), ``"dopri5"`` (one step size shared by all members) or
+            ``"rodas4"`` (shared step, linearly implicit: for stiff models).
     """
     x0 = np.atleast_2d(np.asarray(x0, dtype=float))
     p = np.atleast_2d(np.asarray(p, dtype=float))
@@ -71,6 +79,13 @@ def simulate(
     if t_out[0] < 0 or t_out[-1] > schedule.t_end or np.any(np.diff(t_out) <= 0):
         raise ValueError("t_out: must be ascending and within the schedule")
     lower, _ = model.state_bounds()
+    members, n = x0.shape
+    p = np.broadcast_to(p, (members, p.shape[1]))
+    if method == "clocks":
+        u_out = np.array([schedule.inputs_at(float(tt)) for tt in t_out])
+        states, stats = simulate_clocks(model, schedule, x0, p, t_out=t_out, tol=tol)
+        return Trajectory(t=t_out, x=states, u=u_out, stats=stats)
+    p_rows = np.tile(p, (n + 1, 1))  # parameters for the stacked Jacobian evaluation
     out = np.empty((len(t_out), *x0.shape))
     stats = Stats()
     events = list(schedule.events)
@@ -95,7 +110,25 @@ def simulate(
 
         window = t_out[done:][t_out[done:] <= t_next]
         dense = Dense(times=window, out=out[done : done + len(window)])
-        x, h, seg_stats = integrate(rhs, t, float(t_next), x, tol, lower=lower, h0=h, dense=dense)
+        if method == "dopri5":
+            x, h, seg_stats = integrate(
+                rhs, t, float(t_next), x, tol, lower=lower, h0=h, dense=dense
+            )
+        else:
+            jac = _jacobian(model, schedule, k, p_rows, tol)
+            autonomous = not np.any(schedule.slope[k])
+            x, h, seg_stats = integrate_stiff(
+                rhs,
+                t,
+                float(t_next),
+                x,
+                tol,
+                jac=jac,
+                lower=lower,
+                h0=h,
+                dense=dense,
+                autonomous=autonomous,
+            )
         stats.add(seg_stats)
         done += dense.filled
         t = float(t_next)
@@ -105,6 +138,23 @@ def simulate(
         x = x_after
     u_out = np.array([schedule.inputs_at(float(tt)) for tt in t_out])
     return Trajectory(t=t_out, x=out, u=u_out, stats=stats)
+
+
+def _jacobian(
+    model: Model, schedule: Schedule, k: int, p_rows: FloatArray, tol: Tolerances
+) -> Callable[[float, FloatArray], tuple[FloatArray, FloatArray]]:
+    """Finite-difference Jacobian of the model on segment ``k``, one stacked ``rhs`` call."""
+    offset, slope, knot = schedule.offset[k], schedule.slope[k], float(schedule.knots[k])
+    atol = np.broadcast_to(tol.atol, (len(model.states),))
+
+    def f_rows(t: float, rows: FloatArray) -> FloatArray:
+        u = offset + slope * (t - knot)
+        return model.rhs(t, rows, np.broadcast_to(u, (rows.shape[0], u.shape[0])), p_rows)
+
+    def jac(t: float, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+        return finite_difference_jacobian(f_rows, t, x, atol)
+
+    return jac
 
 
 def _check_shapes(model: Model, x0: FloatArray, p: FloatArray) -> None:

@@ -11,6 +11,7 @@ FloatArray = NDArray[np.float64]
 
 AnyArray = NDArray[Any]
 BoolArray = NDArray[np.bool_]
+IndexArray = NDArray[np.intp]
 
 
 def column(items: Sequence[object], attribute: str) -> FloatArray:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from itertools import pairwise
-
 import numpy as np
 import pytest
-from scipy.integrate import solve_ivp
 
 from pharmatwin.core.integrate import Tolerances
 from pharmatwin.core.recipe import Recipe
-from pharmatwin.core.schedule import apply_event, compile_recipe
+from pharmatwin.core.reference import solve_members
+from pharmatwin.core.schedule import compile_recipe
 from pharmatwin.core.simulate import simulate
-from pharmatwin.core.types import FloatArray
 from pharmatwin.equipment.bioreactor.model import ChoFedBatch
 from pharmatwin.equipment.bioreactor.plant import draw_truth_parameters
 
@@ -116,34 +113,6 @@ def test_glucose_amount_is_conserved_through_feeds_and_boluses(
     assert final[model.state_index("V")] == pytest.approx(volume, rel=1e-12)
 
 
-def reference_solve_ivp(
-    model: ChoFedBatch, recipe: Recipe, x0: FloatArray, p: FloatArray
-) -> FloatArray:
-    """Member by member with scipy's Radau at rtol 1e-9, segment by segment, same events."""
-    schedule = compile_recipe(model, recipe)
-    stops = schedule.stops()
-    final = np.empty_like(x0)
-    for m in range(x0.shape[0]):
-        x = x0[m : m + 1].copy()
-        events = list(schedule.events)
-        while events and events[0].time_h <= 0.0:
-            x = apply_event(model, x, events.pop(0))
-        for t0, t1 in pairwise(stops):
-            k = schedule.segment(t0)
-
-            def f(t: float, y: FloatArray, k: int = k, m: int = m) -> FloatArray:
-                u = schedule.offset[k] + schedule.slope[k] * (t - schedule.knots[k])
-                return model.rhs(t, y[None, :], u[None, :], p[m : m + 1])[0]
-
-            sol = solve_ivp(f, (t0, t1), x[0], method="Radau", rtol=1e-9, atol=1e-12)
-            assert sol.success, sol.message
-            x = sol.y[:, -1][None, :]
-            while events and events[0].time_h <= t1 + 1e-12:
-                x = apply_event(model, x, events.pop(0))
-        final[m] = x[0]
-    return final
-
-
 def test_ensemble_agrees_with_solve_ivp_at_harvest_within_0_1_percent(
     model: ChoFedBatch, nominal_recipe: Recipe
 ) -> None:
@@ -152,7 +121,8 @@ def test_ensemble_agrees_with_solve_ivp_at_harvest_within_0_1_percent(
     p = draw_truth_parameters(model, model.default_parameters(members), rng, members, mismatch=1.0)
     x0 = model.state_vector(nominal_recipe.initial_state, members)
     ours = simulate(model, compile_recipe(model, nominal_recipe), x0, p).final  # default tolerances
-    reference = reference_solve_ivp(model, nominal_recipe, x0, p)
+    schedule = compile_recipe(model, nominal_recipe)
+    reference = solve_members(model, schedule, x0, p, method="Radau", rtol=1e-9, atol=1e-12)
     relative = np.abs(ours - reference) / np.abs(reference)
     worst = float(relative.max())
     where = model.state_names()[int(relative.max(axis=0).argmax())]

@@ -1,0 +1,208 @@
+"""Ensemble integration with one clock per member: vectorized, but each member steps alone.
+
+In an ensemble of cell cultures, some member is nearly always passing through a sharp event of
+its own (a substrate running out under Monod kinetics), so a step size shared by all members is
+almost always small. Here every member keeps its own time and step size; one iteration advances
+every member that is still running by its own step (Dormand-Prince 5(4), as in ``integrate``),
+and the arrays are compacted to the running members, so the work follows the sum of the
+members' needs instead of the worst member at each moment. Members stop at every shared
+breakpoint of the schedule, where the recipe's events are applied to them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pharmatwin.core.integrate import _A, _C, _E, _P, Stats, Tolerances
+from pharmatwin.core.model import Model
+from pharmatwin.core.schedule import Event, Schedule, apply_event
+from pharmatwin.core.types import BoolArray, FloatArray, IndexArray
+
+_SAFETY, _MIN_FACTOR, _MAX_FACTOR, _BETA = 0.9, 0.2, 5.0, 0.04
+_P_MATRIX = np.array(_P)  # (7 stages, 4 powers of theta)
+
+
+class _Clocks:
+    """Per-member integration state; arrays are indexed by member."""
+
+    def __init__(
+        self, model: Model, schedule: Schedule, x0: FloatArray, p: FloatArray, tol: Tolerances
+    ) -> None:
+        self.model, self.schedule, self.p, self.tol = model, schedule, p, tol
+        self.lower = model.state_bounds()[0]
+        self.stops = schedule.stops()
+        members = x0.shape[0]
+        self.segment_of = np.array([schedule.segment(float(s)) for s in self.stops[:-1]])
+        self.events: dict[float, list[Event]] = {}
+        for e in schedule.events:
+            self.events.setdefault(float(e.time_h), []).append(e)
+        self.x = x0.copy()
+        self.t = np.zeros(members)
+        self.h = np.full(members, np.nan)
+        self.next_stop = np.ones(members, dtype=int)
+        self.last_norm = np.full(members, 1e-4)
+        self.was_rejected = np.zeros(members, dtype=bool)
+        self.k1 = np.empty_like(x0)
+        self.stats = Stats()
+
+    def derivative(self, idx: IndexArray, t: FloatArray, x: FloatArray) -> FloatArray:
+        """``dx/dt`` of members ``idx`` at their own times ``t``."""
+        seg = self.segment_of[self.next_stop[idx] - 1]
+        s = self.schedule
+        u = s.offset[seg] + s.slope[seg] * (t - s.knots[seg])[:, None]
+        self.stats.rhs_calls += 1
+        return self.model.rhs(t, x, u, self.p[idx])
+
+    def apply_events(self, idx: IndexArray, time: float) -> None:
+        for event in self.events.get(time, []):
+            self.x[idx] = apply_event(self.model, self.x[idx], event)
+
+
+class _Outputs:
+    """The requested output times and, per member, the next one still to fill."""
+
+    def __init__(self, t_out: FloatArray, x0: FloatArray) -> None:
+        self.t = t_out
+        self.values = np.empty((len(t_out), *x0.shape))  # every entry is written exactly once
+        self.next = np.zeros(x0.shape[0], dtype=np.intp)
+
+    def record_at_stop(self, idx: IndexArray, time: float, x: FloatArray) -> None:
+        """Outputs at ``time`` (and any before it still open) take the values ``x``."""
+        while True:
+            pending = self.next[idx] < len(self.t)
+            due = np.zeros(idx.size, dtype=bool)
+            due[pending] = self.t[self.next[idx][pending]] <= time + 1e-12
+            if not due.any():
+                return
+            self.values[self.next[idx[due]], idx[due]] = x[due]
+            self.next[idx[due]] += 1
+
+    def fill_steps(
+        self,
+        idx: IndexArray,
+        step: tuple[FloatArray, FloatArray, FloatArray],
+        ks: list[FloatArray],
+        t_new: FloatArray,
+        at_stop: BoolArray,
+    ) -> None:
+        """Every output inside the accepted steps ``step = (t, h, x)``, from the continuous
+        extension, at once. Outputs at a stop itself wait for its events (right-continuous)."""
+        t, h, x = step
+        first = self.next[idx]
+        end = np.where(
+            at_stop,
+            np.searchsorted(self.t, t_new - 1e-12, side="left"),
+            np.searchsorted(self.t, t_new, side="right"),
+        )
+        count = np.maximum(end - first, 0)
+        if not count.any():
+            return
+        owner = np.repeat(np.arange(idx.size), count)
+        which = first[owner] + np.arange(owner.size) - np.repeat(np.cumsum(count) - count, count)
+        theta = (self.t[which] - t[owner]) / h[owner]
+        powers = np.stack([theta, theta**2, theta**3, theta**4], axis=1)
+        weights = powers @ _P_MATRIX.T  # (items, 7 stages)
+        increment = np.einsum("qi,iqn->qn", weights, np.stack(ks)[:, owner, :])
+        self.values[which, idx[owner]] = x[owner] + h[owner][:, None] * increment
+        self.next[idx] = first + count
+
+
+def simulate_clocks(
+    model: Model,
+    schedule: Schedule,
+    x0: FloatArray,
+    p: FloatArray,
+    *,
+    t_out: FloatArray,
+    tol: Tolerances,
+) -> tuple[FloatArray, Stats]:
+    """States at ``t_out`` (``(n_t, members, n_states)``) and work counters.
+
+    Values at an event time are taken after the event (right-continuous).
+    """
+    c = _Clocks(model, schedule, x0, p, tol)
+    outputs = _Outputs(t_out, x0)
+    everyone = np.arange(x0.shape[0])
+    c.apply_events(everyone, 0.0)
+    outputs.record_at_stop(everyone, 0.0, c.x)
+    c.k1 = c.derivative(everyone, c.t, c.x)
+    c.h[:] = _initial_steps(c.x, c.k1, tol)
+    active = everyone[c.next_stop < len(c.stops)]
+    while active.size:
+        active = _iterate(c, active, outputs)
+    return outputs.values, c.stats
+
+
+def _iterate(c: _Clocks, idx: IndexArray, outputs: _Outputs) -> IndexArray:
+    """One step for every running member; returns the members still running."""
+    tol = c.tol
+    t, x, k1 = c.t[idx], c.x[idx], c.k1[idx]
+    target = c.stops[c.next_stop[idx]]
+    h = np.minimum(c.h[idx], tol.max_step)
+    last = t + h >= target - 1e-12 * np.maximum(1.0, np.abs(target))
+    h = np.where(last, target - t, h)
+    ks = [k1]
+    hc = h[:, None]
+    for i in range(1, 7):
+        inc = sum((a * k for a, k in zip(_A[i], ks, strict=False) if a != 0.0), np.zeros_like(x))
+        stage = x + hc * inc
+        if i == 6:
+            x_new = stage
+        ks.append(c.derivative(idx, t + _C[i] * h, stage))
+    err = hc * sum((e * k for e, k in zip(_E, ks, strict=True) if e != 0.0), np.zeros_like(x))
+    scale = tol.atol + tol.rtol * np.maximum(np.abs(x), np.abs(x_new))
+    norm = np.sqrt(np.mean((err / scale) ** 2, axis=1))
+    ok = norm <= 1.0
+    # PI step-size control (Hairer, Norsett & Wanner I, Sec. II.4; beta = 0.04 as in DOPRI5):
+    # the previous accepted error damps the oscillation between accepted and rejected steps.
+    norm_safe = np.maximum(norm, 1e-10)
+    factor = np.where(
+        ok,
+        _SAFETY * norm_safe ** -(0.2 - 0.75 * _BETA) * c.last_norm[idx] ** _BETA,
+        _SAFETY * norm_safe**-0.2,
+    )
+    c.last_norm[idx] = np.where(ok, np.maximum(norm, 1e-4), c.last_norm[idx])
+    # no growth right after a rejection (Hairer, Norsett & Wanner I, Sec. II.4)
+    ceiling = np.where(ok & ~c.was_rejected[idx], _MAX_FACTOR, 1.0)
+    proposed = h * np.clip(factor, _MIN_FACTOR, ceiling)
+    c.was_rejected[idx] = ~ok
+    # a step cut short by a stop says nothing about the step size the member can take
+    c.h[idx] = np.where(last & ok, np.maximum(proposed, c.h[idx]), proposed)
+    c.stats.rejected += int(np.sum(~ok))
+    c.stats.steps += int(np.sum(ok))
+    acc = idx[ok]
+    t_new = np.where(last, target, t + h)[ok]
+    outputs.fill_steps(acc, (t[ok], h[ok], x[ok]), [k[ok] for k in ks], t_new, last[ok])
+    x_acc = np.maximum(x_new[ok], c.lower)
+    clipped = np.any(x_acc != x_new[ok], axis=1)
+    k_new = ks[6][ok]
+    if np.any(clipped):
+        k_new[clipped] = c.derivative(acc[clipped], t_new[clipped], x_acc[clipped])
+    c.x[acc], c.t[acc], c.k1[acc] = x_acc, t_new, k_new
+    arrived = acc[last[ok]]
+    if arrived.size:
+        _cross_stop(c, arrived, outputs)
+    running: IndexArray = idx[c.next_stop[idx] < len(c.stops)]
+    return running
+
+
+def _cross_stop(c: _Clocks, arrived: IndexArray, outputs: _Outputs) -> None:
+    """Members at a stop: apply its events, record outputs there, start the next segment."""
+    reached = c.next_stop[arrived].copy()  # fixed before any member moves on
+    for stop_index in np.unique(reached):
+        group = arrived[reached == stop_index]
+        time = float(c.stops[stop_index])
+        c.apply_events(group, time)
+        outputs.record_at_stop(group, time, c.x[group])
+        c.next_stop[group] += 1
+        running = group[c.next_stop[group] < len(c.stops)]
+        if running.size:
+            c.k1[running] = c.derivative(running, c.t[running], c.x[running])
+
+
+def _initial_steps(x: FloatArray, k: FloatArray, tol: Tolerances) -> FloatArray:
+    scale = tol.atol + tol.rtol * np.abs(x)
+    d0 = np.sqrt(np.mean((x / scale) ** 2, axis=1))
+    d1 = np.sqrt(np.mean((k / scale) ** 2, axis=1))
+    h = np.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / np.maximum(d1, 1e-300))
+    return np.asarray(np.minimum(h, tol.max_step), dtype=float)
