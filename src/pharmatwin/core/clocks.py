@@ -11,6 +11,8 @@ breakpoint of the schedule, where the recipe's events are applied to them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from pharmatwin.core.integrate import _A, _C, _E, _P, Stats, Tolerances
@@ -28,7 +30,8 @@ class _Clocks:
     def __init__(
         self, model: Model, schedule: Schedule, x0: FloatArray, p: FloatArray, tol: Tolerances
     ) -> None:
-        self.model, self.schedule, self.p, self.tol = model, schedule, p, tol
+        self.model, self.schedule, self.tol = model, schedule, tol
+        self.p_rows = np.ascontiguousarray(p.T)  # (n_parameters, members): gathers stay contiguous
         self.lower = model.state_bounds()[0]
         self.stops = schedule.stops()
         members = x0.shape[0]
@@ -45,13 +48,19 @@ class _Clocks:
         self.k1 = np.empty_like(x0)
         self.stats = Stats()
 
-    def derivative(self, idx: IndexArray, t: FloatArray, x: FloatArray) -> FloatArray:
-        """``dx/dt`` of members ``idx`` at their own times ``t``."""
+    def derivative(self, idx: IndexArray) -> Callable[[FloatArray, FloatArray], FloatArray]:
+        """``dx/dt`` of members ``idx`` at their own times, with their parameters and recipe
+        segment gathered once (the members must not cross a stop while it is used)."""
         seg = self.segment_of[self.next_stop[idx] - 1]
         s = self.schedule
-        u = s.offset[seg] + s.slope[seg] * (t - s.knots[seg])[:, None]
-        self.stats.rhs_calls += 1
-        return self.model.rhs(t, x, u, self.p[idx])
+        offset, slope, knot = s.offset[seg], s.slope[seg], s.knots[seg]
+        p = self.p_rows[:, idx].T  # column-contiguous: each parameter is one contiguous row
+
+        def f(t: FloatArray, x: FloatArray) -> FloatArray:
+            self.stats.rhs_calls += 1
+            return self.model.rhs(t, x, offset + slope * (t - knot)[:, None], p)
+
+        return f
 
     def apply_events(self, idx: IndexArray, time: float) -> None:
         for event in self.events.get(time, []):
@@ -66,12 +75,14 @@ class _Outputs:
         self.values = np.empty((len(t_out), *x0.shape))  # every entry is written exactly once
         self.next = np.zeros(x0.shape[0], dtype=np.intp)
 
-    def record_at_stop(self, idx: IndexArray, time: float, x: FloatArray) -> None:
-        """Outputs at ``time`` (and any before it still open) take the values ``x``."""
+    def record_at_stop(self, idx: IndexArray, time: float | FloatArray, x: FloatArray) -> None:
+        """Outputs at ``time`` (one per member, or shared; and any before it still open) take
+        the values ``x``."""
+        time = np.broadcast_to(time, idx.shape)
         while True:
             pending = self.next[idx] < len(self.t)
             due = np.zeros(idx.size, dtype=bool)
-            due[pending] = self.t[self.next[idx][pending]] <= time + 1e-12
+            due[pending] = self.t[self.next[idx][pending]] <= time[pending] + 1e-12
             if not due.any():
                 return
             self.values[self.next[idx[due]], idx[due]] = x[due]
@@ -81,12 +92,13 @@ class _Outputs:
         self,
         idx: IndexArray,
         step: tuple[FloatArray, FloatArray, FloatArray],
-        ks: list[FloatArray],
+        poly: FloatArray,
         t_new: FloatArray,
         at_stop: BoolArray,
     ) -> None:
-        """Every output inside the accepted steps ``step = (t, h, x)``, from the continuous
-        extension, at once. Outputs at a stop itself wait for its events (right-continuous)."""
+        """Every output inside the accepted steps ``step = (t, h, x)``, at once, from the
+        continuous extension's coefficients ``poly`` (``(members, 4, n)``). Outputs at a stop
+        itself wait for its events (right-continuous)."""
         t, h, x = step
         first = self.next[idx]
         end = np.where(
@@ -101,9 +113,7 @@ class _Outputs:
         which = first[owner] + np.arange(owner.size) - np.repeat(np.cumsum(count) - count, count)
         theta = (self.t[which] - t[owner]) / h[owner]
         powers = np.stack([theta, theta**2, theta**3, theta**4], axis=1)
-        weights = powers @ _P_MATRIX.T  # (items, 7 stages)
-        increment = np.einsum("qi,iqn->qn", weights, np.stack(ks)[:, owner, :])
-        self.values[which, idx[owner]] = x[owner] + h[owner][:, None] * increment
+        self.values[which, idx[owner]] = x[owner] + np.einsum("qj,qjn->qn", powers, poly[owner])
         self.next[idx] = first + count
 
 
@@ -125,7 +135,7 @@ def simulate_clocks(
     everyone = np.arange(x0.shape[0])
     c.apply_events(everyone, 0.0)
     outputs.record_at_stop(everyone, 0.0, c.x)
-    c.k1 = c.derivative(everyone, c.t, c.x)
+    c.k1 = c.derivative(everyone)(c.t, c.x)
     c.h[:] = _initial_steps(c.x, c.k1, tol)
     active = everyone[c.next_stop < len(c.stops)]
     while active.size:
@@ -141,6 +151,7 @@ def _iterate(c: _Clocks, idx: IndexArray, outputs: _Outputs) -> IndexArray:
     h = np.minimum(c.h[idx], tol.max_step)
     last = t + h >= target - 1e-12 * np.maximum(1.0, np.abs(target))
     h = np.where(last, target - t, h)
+    f = c.derivative(idx)
     ks = [k1]
     hc = h[:, None]
     for i in range(1, 7):
@@ -148,7 +159,7 @@ def _iterate(c: _Clocks, idx: IndexArray, outputs: _Outputs) -> IndexArray:
         stage = x + hc * inc
         if i == 6:
             x_new = stage
-        ks.append(c.derivative(idx, t + _C[i] * h, stage))
+        ks.append(f(t + _C[i] * h, stage))
     err = hc * sum((e * k for e, k in zip(_E, ks, strict=True) if e != 0.0), np.zeros_like(x))
     scale = tol.atol + tol.rtol * np.maximum(np.abs(x), np.abs(x_new))
     norm = np.sqrt(np.mean((err / scale) ** 2, axis=1))
@@ -172,13 +183,14 @@ def _iterate(c: _Clocks, idx: IndexArray, outputs: _Outputs) -> IndexArray:
     c.stats.steps += int(np.sum(ok))
     acc = idx[ok]
     t_new = np.where(last, target, t + h)[ok]
-    outputs.fill_steps(acc, (t[ok], h[ok], x[ok]), [k[ok] for k in ks], t_new, last[ok])
-    x_acc = np.maximum(x_new[ok], c.lower)
-    clipped = np.any(x_acc != x_new[ok], axis=1)
-    k_new = ks[6][ok]
-    if np.any(clipped):
-        k_new[clipped] = c.derivative(acc[clipped], t_new[clipped], x_acc[clipped])
-    c.x[acc], c.t[acc], c.k1[acc] = x_acc, t_new, k_new
+    # continuous extension x(t + theta h) = x + sum_j theta^(j+1) B_j, B_j = h sum_i P_ij k_i
+    poly = np.einsum("ij,imn->mjn", _P_MATRIX, np.stack(ks)[:, ok]) * h[ok][:, None, None]
+    outputs.fill_steps(acc, (t[ok], h[ok], x[ok]), poly, t_new, last[ok])
+    # Keep states at their lower bounds. The slope from the unclipped state is kept as the next
+    # step's first stage: models evaluate their rates on non-negative concentrations anyway,
+    # and the next step's error estimate sees any difference.
+    c.x[acc] = np.maximum(x_new[ok], c.lower)
+    c.t[acc], c.k1[acc] = t_new, ks[6][ok]
     arrived = acc[last[ok]]
     if arrived.size:
         _cross_stop(c, arrived, outputs)
@@ -188,16 +200,16 @@ def _iterate(c: _Clocks, idx: IndexArray, outputs: _Outputs) -> IndexArray:
 
 def _cross_stop(c: _Clocks, arrived: IndexArray, outputs: _Outputs) -> None:
     """Members at a stop: apply its events, record outputs there, start the next segment."""
-    reached = c.next_stop[arrived].copy()  # fixed before any member moves on
+    reached = c.next_stop[arrived]
     for stop_index in np.unique(reached):
-        group = arrived[reached == stop_index]
         time = float(c.stops[stop_index])
-        c.apply_events(group, time)
-        outputs.record_at_stop(group, time, c.x[group])
-        c.next_stop[group] += 1
-        running = group[c.next_stop[group] < len(c.stops)]
-        if running.size:
-            c.k1[running] = c.derivative(running, c.t[running], c.x[running])
+        if time in c.events:
+            c.apply_events(arrived[reached == stop_index], time)
+    outputs.record_at_stop(arrived, c.stops[reached], c.x[arrived])
+    c.next_stop[arrived] += 1
+    running = arrived[c.next_stop[arrived] < len(c.stops)]
+    if running.size:
+        c.k1[running] = c.derivative(running)(c.t[running], c.x[running])
 
 
 def _initial_steps(x: FloatArray, k: FloatArray, tol: Tolerances) -> FloatArray:

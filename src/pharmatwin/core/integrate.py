@@ -120,7 +120,7 @@ def integrate(
         return x, h0 or tol.max_step, stats
     k1 = f(t, x)
     stats.rhs_calls += 1
-    h = h0 if h0 is not None else _initial_step(x, k1, tol)
+    h = h0 if h0 is not None else initial_step(x, k1, tol)
     h = min(h, tol.max_step)
     clip = lower is not None and bool(np.any(np.isfinite(lower)))
     while t < t1:
@@ -172,7 +172,8 @@ def error_norm(err: FloatArray, x: FloatArray, x_new: FloatArray, tol: Tolerance
     return float(np.max(per_member))
 
 
-def _initial_step(x: FloatArray, k: FloatArray, tol: Tolerances) -> float:
+def initial_step(x: FloatArray, k: FloatArray, tol: Tolerances) -> float:
+    """A first trial step from the scaled sizes of the state and its derivative (Hairer I.II.4)."""
     scale = tol.atol + tol.rtol * np.abs(x)
     d0 = float(np.sqrt(np.mean((x / scale) ** 2)))
     d1 = float(np.sqrt(np.mean((k / scale) ** 2)))

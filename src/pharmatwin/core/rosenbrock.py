@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from pharmatwin.core.integrate import Dense, Derivative, Stats, Tolerances, error_norm
+from pharmatwin.core.integrate import Dense, Derivative, Stats, Tolerances, error_norm, initial_step
 from pharmatwin.core.types import FloatArray
 
 Jacobian = Callable[[float, FloatArray], tuple[FloatArray, FloatArray]]
@@ -93,7 +93,7 @@ def integrate_stiff(
     clip = lower is not None and bool(np.any(np.isfinite(lower)))
     f0, J = jac(t, x)
     stats.rhs_calls += n + 1
-    h = min(h0 if h0 is not None else _initial_step(x, f0, tol), tol.max_step)
+    h = min(h0 if h0 is not None else initial_step(x, f0, tol), tol.max_step)
     while t < t1:
         last = t + h >= t1 - 1e-12 * max(1.0, abs(t1))
         if last:
@@ -153,13 +153,6 @@ def _stages(
         ks.append(np.einsum("mij,mj->mi", G_inv, rhs))
     x_new = x + sum((m * k for m, k in zip(_M, ks, strict=True)), np.zeros_like(x))
     return x_new, ks[5], calls
-
-
-def _initial_step(x: FloatArray, k: FloatArray, tol: Tolerances) -> float:
-    scale = tol.atol + tol.rtol * np.abs(x)
-    d0 = float(np.sqrt(np.mean((x / scale) ** 2)))
-    d1 = float(np.sqrt(np.mean((k / scale) ** 2)))
-    return 1e-4 if d0 < 1e-5 or d1 < 1e-5 else 0.01 * d0 / d1
 
 
 def _hermite(

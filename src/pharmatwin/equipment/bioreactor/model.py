@@ -109,6 +109,7 @@ _K_AMM_REMOVAL = 0.1
 """mM; assumed: fades Xing's constant ammonia removal out as ammonia vanishes (keeps it >= 0)."""
 
 _INDEX = {q.name: j for j, q in enumerate(PARAMETERS)}
+_NAMES = tuple(_INDEX)
 _K_DEG, _K_LYS, _Q_O2 = _INDEX["k_deg_gln"], _INDEX["k_lys"], _INDEX["q_O2"]
 
 Rates = tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]
@@ -126,7 +127,7 @@ def _rates(x: FloatArray, u: FloatArray, p: FloatArray) -> Rates:
     L = np.maximum(x[:, 4], 0.0)
     A = np.maximum(x[:, 5], 0.0)
     T, pH, DO = u[:, 0], u[:, 1], np.maximum(u[:, 2], 0.0)
-    k = {name: p[:, j] for name, j in _INDEX.items()}
+    k = dict(zip(_NAMES, p.T, strict=True))
 
     glc_available = G / (k["K_glc"] + G)
     pH_gap = pH - k["pH_opt"]
