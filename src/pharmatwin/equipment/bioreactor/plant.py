@@ -20,7 +20,12 @@ from pharmatwin.core.model import Model
 from pharmatwin.core.schedule import Schedule, apply_event, compile_recipe
 from pharmatwin.core.types import FloatArray
 from pharmatwin.equipment.bioreactor.control import PIBank, PILoop
-from pharmatwin.equipment.bioreactor.culture import Actuators, Broth, step_broth
+from pharmatwin.equipment.bioreactor.culture import (
+    CO2_MM_PER_ATM,
+    Actuators,
+    Broth,
+    step_broth,
+)
 from pharmatwin.equipment.bioreactor.faults import Fault, magnitude_of
 from pharmatwin.equipment.bioreactor.model import ChoFedBatch
 from pharmatwin.equipment.bioreactor.records import AtLineResult, PlantRun, Totals
@@ -30,7 +35,7 @@ from pharmatwin.equipment.bioreactor.sensors import AT_LINE, ONLINE, SensorBank
 LOOPS = PIBank(
     (
         PILoop("TIC101", gain=5.0, ti_h=1.0, low=5.0, high=50.0),  # jacket setpoint, degC
-        PILoop("AIC301", gain=0.02, ti_h=0.5, low=0.0, high=1.0),  # O2 sparge, fraction
+        PILoop("AIC301", gain=0.002, ti_h=0.3, low=0.0, high=1.0),  # O2 sparge, fraction
         PILoop("AIC201", gain=4.0, ti_h=1.0, low=-1.0, high=1.0),  # CO2 (+) / base (-) split
     )
 )
@@ -104,6 +109,10 @@ class _Batch:
         self.totals = Totals(*(np.zeros(members) for _ in range(4)))
         self.at_line: list[AtLineResult] = []
         self.integrals = np.zeros((len(LOOPS.loops), members))
+        # bumpless start: the CO2 share that holds the initial pH against the initial broth
+        ph_loop = LOOPS.loops[2]
+        co2_share = self.broth.dCO2 / (CO2_MM_PER_ATM * CO2_MAX_FRACTION)
+        self.integrals[2] = np.clip(co2_share, 0.0, 1.0) * ph_loop.ti_h / ph_loop.gain
         self.events = list(self.schedule.events)
         self.tol = Tolerances(rtol=1e-6, atol=model.state_atol())
         self.lower = model.state_bounds()[0]
