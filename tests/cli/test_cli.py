@@ -196,6 +196,21 @@ def test_bad_input_is_one_clear_line_and_exit_code_2(
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--members", "0"], "--members: must be between 1 and 10,000, got 0"),
+        (["--seed", "-3"], "--seed: must be >= 0"),
+        (["--out", "data.txt"], "unknown file type; use .csv or .parquet"),
+    ],
+)
+def test_bad_options_are_one_line(args: list[str], expected: str) -> None:
+    result = run_cli("simulate", "bioreactor", *args)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {expected}" or expected in result.stderr.strip()
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_unknown_scenario_name_is_bad_input() -> None:
     result = run_cli("simulate", "bioreactor", "--scenario", "no-such-thing")
     assert result.returncode == 2

@@ -22,6 +22,8 @@ from pharmatwin.equipment.bioreactor.scenario import Scenario, load_scenario
 from pharmatwin.equipment.bioreactor.specs import SPECIFICATIONS
 from pharmatwin.historian.files import write_samples
 
+MAX_MEMBERS = 10_000
+
 simulate_app = typer.Typer(help="Simulate a piece of equipment.", no_args_is_help=True)
 
 
@@ -29,12 +31,14 @@ simulate_app = typer.Typer(help="Simulate a piece of equipment.", no_args_is_hel
 def bioreactor(
     scenario: str = typer.Option("nominal", help="Built-in scenario name or a YAML file."),
     seed: int | None = typer.Option(None, help="Override the scenario's random seed."),
-    members: int = typer.Option(1, min=1, max=10_000, help="Independent plant realizations."),
+    members: int = typer.Option(1, help="Independent plant realizations (1 to 10,000)."),
     out: Path | None = typer.Option(None, help="Write sensor data (.csv or .parquet)."),
     plot: Path | None = typer.Option(None, help="Draw the main signals (.png or .html)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Run a 14-day CHO fed-batch on the virtual bioreactor and check every CQA."""
+    if not 1 <= members <= MAX_MEMBERS:
+        fail(f"--members: must be between 1 and {MAX_MEMBERS:,}, got {members}")
     with bad_input():
         chosen = load_scenario(scenario)
         if seed is not None:

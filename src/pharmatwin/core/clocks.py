@@ -22,6 +22,8 @@ from pharmatwin.core.types import BoolArray, FloatArray, IndexArray
 
 _SAFETY, _MIN_FACTOR, _MAX_FACTOR, _BETA = 0.9, 0.2, 5.0, 0.04
 _P_MATRIX = np.array(_P)  # (7 stages, 4 powers of theta)
+_A_ROWS = [np.array(row + (0.0,) * (7 - len(row))) for row in _A]  # padded rows of the tableau
+_E_ROW = np.array(_E)
 
 
 class _Clocks:
@@ -152,15 +154,16 @@ def _iterate(c: _Clocks, idx: IndexArray, outputs: _Outputs) -> IndexArray:
     last = t + h >= target - 1e-12 * np.maximum(1.0, np.abs(target))
     h = np.where(last, target - t, h)
     f = c.derivative(idx)
-    ks = [k1]
+    m, n = x.shape
+    ks = np.empty((7, m, n))  # stage slopes; each combination of them is one matrix product
+    flat = ks.reshape(7, m * n)
+    ks[0] = k1
     hc = h[:, None]
     for i in range(1, 7):
-        inc = sum((a * k for a, k in zip(_A[i], ks, strict=False) if a != 0.0), np.zeros_like(x))
-        stage = x + hc * inc
-        if i == 6:
-            x_new = stage
-        ks.append(f(t + _C[i] * h, stage))
-    err = hc * sum((e * k for e, k in zip(_E, ks, strict=True) if e != 0.0), np.zeros_like(x))
+        stage = x + hc * (_A_ROWS[i][:i] @ flat[:i]).reshape(m, n)
+        ks[i] = f(t + _C[i] * h, stage)
+    x_new = stage  # the last stage is the order-5 solution (first-same-as-last)
+    err = hc * (_E_ROW @ flat).reshape(m, n)
     scale = tol.atol + tol.rtol * np.maximum(np.abs(x), np.abs(x_new))
     norm = np.sqrt(np.mean((err / scale) ** 2, axis=1))
     ok = norm <= 1.0
@@ -184,7 +187,7 @@ def _iterate(c: _Clocks, idx: IndexArray, outputs: _Outputs) -> IndexArray:
     acc = idx[ok]
     t_new = np.where(last, target, t + h)[ok]
     # continuous extension x(t + theta h) = x + sum_j theta^(j+1) B_j, B_j = h sum_i P_ij k_i
-    poly = np.einsum("ij,imn->mjn", _P_MATRIX, np.stack(ks)[:, ok]) * h[ok][:, None, None]
+    poly = (_P_MATRIX.T @ flat).reshape(4, m, n)[:, ok].transpose(1, 0, 2) * h[ok][:, None, None]
     outputs.fill_steps(acc, (t[ok], h[ok], x[ok]), poly, t_new, last[ok])
     # Keep states at their lower bounds. The slope from the unclipped state is kept as the next
     # step's first stage: models evaluate their rates on non-negative concentrations anyway,
