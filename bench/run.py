@@ -117,46 +117,47 @@ def main() -> None:
     parser.add_argument("--skip-insilicho", action="store_true")
     args = parser.parse_args()
     loop_members = args.loop_members or args.members
+    harvest = np.array([0.0, 336.0])
 
-    ours, final, peak = time_pharmatwin(args.members, args.repeats)
-    best = min(ours)
-    per_ours = best / args.members
-    print(
-        f"pharmatwin: {args.members} members x 14 days, best of {args.repeats}: {best:.3f} s "
-        f"(median {np.median(ours):.3f} s), peak traced memory {peak / 2**20:.0f} MiB",
-        flush=True,
-    )
+    before, final, peak = time_pharmatwin(args.members, args.repeats)
+    ends_before, _, _ = time_pharmatwin(args.members, args.repeats, t_out=harvest)
     print(f"solve_ivp (LSODA, rtol 1e-6) looping over {loop_members} members ...", flush=True)
     loop_s, loop_final = time_solve_ivp(loop_members)
-    rel = float(np.max(np.abs(final[:loop_members] - loop_final) / np.abs(loop_final)))
+    # pharmatwin again after the long loop: the best of both sides of it is reported
+    after, _, _ = time_pharmatwin(args.members, args.repeats)
+    ends_after, _, _ = time_pharmatwin(args.members, args.repeats, t_out=harvest)
+    best, best_ends = min(before + after), min(ends_before + ends_after)
+    per_ours = best / args.members
     rows = [
-        ("pharmatwin ensemble", args.members, best),
+        ("pharmatwin, hourly output", args.members, best),
+        ("pharmatwin, harvest only", args.members, best_ends),
         ("solve_ivp loop (LSODA)", loop_members, loop_s),
     ]
     if not args.skip_insilicho:
-        ins = time_insilicho(days=14, repeats=args.repeats)
-        seconds = ins["seconds"]
+        seconds = time_insilicho(days=14, repeats=args.repeats)["seconds"]
         assert isinstance(seconds, list)
-        rows.append(("insilicho, one batch", 1, float(np.median(seconds))))
+        rows.append(("insilicho, one batch", 1, min(seconds)))
     print()
     print(
-        f"{'run':<26}{'trajectories':>13}{'wall [s]':>11}{'s / trajectory':>16}"
-        f"{'pharmatwin is':>16}"
+        f"{'run':<28}{'trajectories':>13}{'best [s]':>10}{'s / trajectory':>16}"
+        f"{'vs pharmatwin':>15}"
     )
     for name, count, wall in rows:
         per = wall / count
-        print(f"{name:<26}{count:>13}{wall:>11.3f}{per:>16.2e}{per / per_ours:>15.0f}x")
+        print(f"{name:<28}{count:>13}{wall:>10.3f}{per:>16.2e}{per / per_ours:>14.1f}x")
+    rel = float(np.max(np.abs(final[:loop_members] - loop_final) / np.abs(loop_final)))
     ratio = (loop_s / loop_members) / per_ours
     print()
-    print(f"agreement with the solve_ivp loop at harvest: max relative difference {rel:.1e}")
+    print(f"peak memory allocated by the ensemble run: {peak / 2**20:.0f} MiB")
+    print(f"largest relative difference from the LSODA loop at harvest: {rel:.1e}")
     verdict = "met" if best < TARGET_SECONDS else "NOT met"
     print(
         f"target: {args.members}-member ensemble < {TARGET_SECONDS} s -> {best:.3f} s ({verdict})"
     )
     verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
     print(
-        f"target: >= {TARGET_RATIO:.0f}x the solve_ivp loop's throughput -> {ratio:.0f}x "
-        f"({verdict})"
+        f"target: >= {TARGET_RATIO:.0f}x the solve_ivp loop's per-trajectory throughput -> "
+        f"{ratio:.0f}x ({verdict})"
     )
 
 

@@ -80,3 +80,16 @@ def test_finite_difference_jacobian_matches_the_analytic_one() -> None:
     expected = a[None, :, :] + 2 * np.einsum("mi,ij->mij", x, np.eye(2))
     np.testing.assert_allclose(f0, f_rows(0.0, x))
     np.testing.assert_allclose(J, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_concentrations_stay_non_negative_across_a_wide_ensemble(nominal_recipe: Recipe) -> None:
+    # Twice the prior spread: many members run out of glucose or glutamine.
+    model = ChoFedBatch()
+    members = 200
+    rng = np.random.default_rng(11)
+    p = draw_truth_parameters(model, model.default_parameters(members), rng, members, 2.0)
+    x0 = model.state_vector(nominal_recipe.initial_state, members)
+    traj = simulate(model, compile_recipe(model, nominal_recipe), x0, p)
+    assert np.isfinite(traj.x).all()
+    assert traj.x.min() >= 0.0
+    assert (traj.state(model, "Glc").min(axis=0) < 0.1).sum() > 10  # depletion really happened

@@ -89,6 +89,7 @@ class _Batch:
         self.weak_feed = compile_recipe(model, scenario.recipe, feed_scale=scale)
         nominal = model.parameter_vector(scenario.parameters)
         self.p = draw_truth_parameters(model, nominal, self.rng, members, scenario.mismatch)
+        self.calibration = PROBES.calibrate(self.rng, members)
         self.x = model.state_vector(scenario.recipe.initial_state, members)
         self.idx = {n: model.input_index(n) for n in model.input_names()}
         u0 = self.schedule.inputs_at(0.0)
@@ -177,7 +178,9 @@ class _Batch:
         }
         offsets = np.zeros((len(ONLINE), 1))
         offsets[PROBES.index("pH")] = _ph_drift(self.faults, t)
-        readings = PROBES.read(np.stack([truth[s.source] for s in ONLINE]), t, noise, offsets)
+        readings = PROBES.read(
+            np.stack([truth[s.source] for s in ONLINE]), t, noise, self.calibration, offsets
+        )
         self.online[self.k_online], self.online_t[self.k_online] = readings, t
         self.k_online += 1
         T_sp, DO_sp, pH_sp = (setpoints[idx[k]] for k in ("T", "DO", "pH"))

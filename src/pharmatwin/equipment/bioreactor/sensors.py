@@ -1,13 +1,16 @@
 """Sensors of the virtual bioreactor: online probes and at-line assays.
 
-Online probes read every minute with Gaussian noise, a fixed calibration bias, a slow drift and
-a display resolution. At-line assays are drawn once a day (the recipe's sampling plan) and carry
-a relative or absolute assay error; their results become available only after an analysis delay.
+Online probes read every minute with Gaussian noise, a calibration offset and a slow drift of
+their own (drawn per realization from the seed) and a display resolution. At-line assays are
+drawn once a day (the recipe's sampling plan) and carry a relative or absolute assay error; their
+results become available only after an analysis delay.
 
 Figures are typical manufacturer specifications and analyser precisions (assumed, not from one
-paper): pH probe +/- 0.01 noise, 0.01 resolution; Pt100 +/- 0.02 degC; optical DO +/- 0.5 %
-air sat.; cell counter 5 % CV and +/- 1.5 % viability; metabolite analyser 3-5 %; Protein A
-HPLC titre 4 % with results ~6 h later; blood-gas pH +/- 0.02.
+paper): pH probe +/- 0.01 noise, 0.01 resolution, +/- 0.02 left after calibration and a drift of
+a few thousandths per day; Pt100 +/- 0.02 degC noise, +/- 0.05 degC calibration; optical DO
++/- 0.5 % air sat. noise, +/- 1 % calibration; load cell +/- 0.5 L; cell counter 5 % CV and
++/- 1.5 % viability; metabolite analyser 3-5 %; Protein A HPLC titre 4 % with results ~6 h
+later; blood-gas pH +/- 0.02.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ class OnlineSensor:
         source: broth or totalizer quantity it reads (``T``, ``pH``, ``DO``, ``V``, ...).
         unit: engineering unit.
         noise_sd: standard deviation of white noise, in ``unit``.
-        bias: calibration offset, in ``unit``.
-        drift_per_day: drift of the reading, ``unit`` per day from the batch start.
+        bias_sd: spread of the offset left after calibration, in ``unit``.
+        drift_sd_per_day: spread of the probe's drift rate, ``unit`` per day.
         resolution: quantization step of the reading, in ``unit``.
     """
 
@@ -37,9 +40,13 @@ class OnlineSensor:
     source: str
     unit: str
     noise_sd: float
-    bias: float = 0.0
-    drift_per_day: float = 0.0
+    bias_sd: float = 0.0
+    drift_sd_per_day: float = 0.0
     resolution: float = 0.0
+
+
+Calibration = tuple[FloatArray, FloatArray]
+"""Offsets and drift rates (per h) of every sensor of every realization, each ``(n, members)``."""
 
 
 class SensorBank:
@@ -47,8 +54,9 @@ class SensorBank:
 
     def __init__(self, sensors: tuple[OnlineSensor, ...]) -> None:
         self.sensors = sensors
-        self.bias, self.noise_sd = column(sensors, "bias"), column(sensors, "noise_sd")
-        self.drift_per_h = column(sensors, "drift_per_day") / 24.0
+        self.noise_sd = column(sensors, "noise_sd")
+        self.bias_sd = column(sensors, "bias_sd")
+        self.drift_sd_per_h = column(sensors, "drift_sd_per_day") / 24.0
         resolution = column(sensors, "resolution")
         self.quantized = resolution > 0
         self.step = np.where(self.quantized, resolution, 1.0)
@@ -56,14 +64,25 @@ class SensorBank:
     def index(self, source: str) -> int:
         return next(i for i, s in enumerate(self.sensors) if s.source == source)
 
+    def calibrate(self, rng: np.random.Generator, members: int) -> Calibration:
+        """Each realization's calibration offsets and drift rates."""
+        z = rng.standard_normal((2, len(self.sensors), members))
+        return self.bias_sd * z[0], self.drift_sd_per_h * z[1]
+
     def read(
-        self, truth: FloatArray, t_h: float, noise: FloatArray, fault: FloatArray
+        self,
+        truth: FloatArray,
+        t_h: float,
+        noise: FloatArray,
+        calibration: Calibration,
+        fault: FloatArray,
     ) -> FloatArray:
-        """Readings of every sensor and member.
+        """Readings of every sensor and member at batch time ``t_h``.
 
         ``noise`` is standard normal; ``fault`` adds a fault's offset per sensor ``(n, 1)``.
         """
-        value = truth + self.bias + self.drift_per_h * t_h + fault + self.noise_sd * noise
+        bias, drift = calibration
+        value = truth + bias + drift * t_h + fault + self.noise_sd * noise
         return np.asarray(
             np.where(self.quantized, np.round(value / self.step) * self.step, value), dtype=float
         )
@@ -96,10 +115,26 @@ class AtLineAssay:
 
 
 ONLINE: tuple[OnlineSensor, ...] = (
-    OnlineSensor("BR01.TT101.PV", "T", "degC", noise_sd=0.02, resolution=0.01),
-    OnlineSensor("BR01.AT201.PV", "pH", "pH", noise_sd=0.01, bias=0.0, resolution=0.01),
-    OnlineSensor("BR01.AT301.PV", "DO", "%", noise_sd=0.5, resolution=0.1),
-    OnlineSensor("BR01.WT401.PV", "V", "L", noise_sd=0.5, resolution=0.1),
+    OnlineSensor("BR01.TT101.PV", "T", "degC", noise_sd=0.02, bias_sd=0.05, resolution=0.01),
+    OnlineSensor(
+        "BR01.AT201.PV",
+        "pH",
+        "pH",
+        noise_sd=0.01,
+        bias_sd=0.02,
+        drift_sd_per_day=0.003,
+        resolution=0.01,
+    ),
+    OnlineSensor(
+        "BR01.AT301.PV",
+        "DO",
+        "%",
+        noise_sd=0.5,
+        bias_sd=1.0,
+        drift_sd_per_day=0.2,
+        resolution=0.1,
+    ),
+    OnlineSensor("BR01.WT401.PV", "V", "L", noise_sd=0.5, bias_sd=1.0, resolution=0.1),
     OnlineSensor("BR01.FQ501.PV", "base_total", "L", noise_sd=0.0, resolution=0.01),
     OnlineSensor("BR01.FQ502.PV", "feed_total", "L", noise_sd=0.0, resolution=0.01),
 )
