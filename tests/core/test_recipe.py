@@ -102,3 +102,19 @@ def test_state_vector_rejects_negative_concentrations() -> None:
     with pytest.raises(ValueError, match=r"initial_state\.Glc"):
         ChoFedBatch.state_vector(values)
     assert np.all(ChoFedBatch.state_vector(BASE["initial_state"], members=3)[:, 0] == 0.5)  # type: ignore[arg-type]
+
+
+def test_measured_inputs_replace_the_recipe_in_the_past_only() -> None:
+    from pharmatwin.core.schedule import with_measured
+
+    s = compile_recipe(ChoFedBatch, recipe())
+    T = ChoFedBatch.input_index("T")
+    F = ChoFedBatch.input_index("F_feed")
+    values = np.full((3, len(ChoFedBatch.inputs)), np.nan)
+    values[:, T] = [36.0, 35.5, 35.0]
+    as_run = with_measured(s, np.array([4.0, 5.0, 6.0, 7.0]), values)
+    assert as_run.inputs_at(4.5)[T] == 36.0 and as_run.inputs_at(6.9)[T] == 35.0
+    assert as_run.inputs_at(3.0)[T] == 37.0  # before the measured window: the recipe
+    assert as_run.inputs_at(12.0)[T] == pytest.approx(35.0)  # after it: the recipe's ramp
+    assert as_run.inputs_at(5.5)[F] == s.inputs_at(5.5)[F]  # NaN keeps the recipe
+    assert {e.time_h for e in as_run.events} == {e.time_h for e in s.events}

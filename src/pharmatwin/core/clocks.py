@@ -30,19 +30,27 @@ class _Clocks:
     """Per-member integration state; arrays are indexed by member."""
 
     def __init__(
-        self, model: Model, schedule: Schedule, x0: FloatArray, p: FloatArray, tol: Tolerances
+        self,
+        model: Model,
+        schedule: Schedule,
+        x0: FloatArray,
+        p: FloatArray,
+        *,
+        tol: Tolerances,
+        stops: FloatArray,
     ) -> None:
         self.model, self.schedule, self.tol = model, schedule, tol
         self.p_rows = np.ascontiguousarray(p.T)  # (n_parameters, members): gathers stay contiguous
         self.lower = model.state_bounds()[0]
-        self.stops = schedule.stops()
+        self.stops = stops
         members = x0.shape[0]
         self.segment_of = np.array([schedule.segment(float(s)) for s in self.stops[:-1]])
         self.events: dict[float, list[Event]] = {}
         for e in schedule.events:
-            self.events.setdefault(float(e.time_h), []).append(e)
+            if stops[0] <= e.time_h <= stops[-1]:
+                self.events.setdefault(float(e.time_h), []).append(e)
         self.x = x0.copy()
-        self.t = np.zeros(members)
+        self.t = np.full(members, stops[0])
         self.h = np.full(members, np.nan)
         self.next_stop = np.ones(members, dtype=int)
         self.last_norm = np.full(members, 1e-4)
@@ -127,16 +135,21 @@ def simulate_clocks(
     *,
     t_out: FloatArray,
     tol: Tolerances,
+    stops: FloatArray,
+    start_events: bool = True,
 ) -> tuple[FloatArray, Stats]:
     """States at ``t_out`` (``(n_t, members, n_states)``) and work counters.
 
-    Values at an event time are taken after the event (right-continuous).
+    The members run from ``stops[0]`` to ``stops[-1]``, landing on every stop; events at the
+    first stop are applied only with ``start_events``. Values at an event time are taken after
+    the event (right-continuous).
     """
-    c = _Clocks(model, schedule, x0, p, tol)
+    c = _Clocks(model, schedule, x0, p, tol=tol, stops=stops)
     outputs = _Outputs(t_out, x0)
     everyone = np.arange(x0.shape[0])
-    c.apply_events(everyone, 0.0)
-    outputs.record_at_stop(everyone, 0.0, c.x)
+    if start_events:
+        c.apply_events(everyone, float(stops[0]))
+    outputs.record_at_stop(everyone, float(stops[0]), c.x)
     c.k1 = c.derivative(everyone)(c.t, c.x)
     c.h[:] = _initial_steps(c.x, c.k1, tol)
     active = everyone[c.next_stop < len(c.stops)]

@@ -63,10 +63,13 @@ class Schedule:
         k = self.segment(t)
         return np.asarray(self.offset[k] + self.slope[k] * (t - self.knots[k]), dtype=float)
 
-    def stops(self) -> FloatArray:
-        """Every time the integrator must land on: knots and event times, sorted, unique."""
-        times = np.concatenate([self.knots, [e.time_h for e in self.events]])
-        return np.unique(times)
+    def stops(self, t_start: float = 0.0, t_end: float | None = None) -> FloatArray:
+        """Every time the integrator must land on between ``t_start`` and ``t_end`` (both
+        included): knots and event times, sorted, unique."""
+        end = self.t_end if t_end is None else t_end
+        times = np.concatenate([self.knots, [e.time_h for e in self.events], [t_start, end]])
+        times = np.unique(times)
+        return times[(times >= t_start) & (times <= end)]
 
 
 def compile_recipe(model: type[Model] | Model, recipe: Recipe, feed_scale: float = 1.0) -> Schedule:
@@ -207,3 +210,33 @@ def apply_event(model: type[Model] | Model, x: FloatArray, event: Event) -> Floa
     out[:, intensive] = mixed[:, intensive]
     out[:, iv] = new_volume
     return out
+
+
+def with_measured(schedule: Schedule, edges: FloatArray, values: FloatArray) -> Schedule:
+    """The schedule with inputs replaced by measured ones where given.
+
+    ``edges`` are ``K + 1`` ascending times; ``values`` is ``(K, n_inputs)`` with the inputs held
+    on each interval ``[edges[k], edges[k+1])``; NaN keeps the recipe's input. After
+    ``edges[-1]`` the recipe applies unchanged (the future is the plan).
+    """
+    edges = np.asarray(edges, dtype=float)
+    if len(edges) != len(values) + 1:
+        raise ValueError("edges: need one more edge than rows of values")
+    inside = edges[(edges >= 0.0) & (edges <= schedule.t_end)]
+    knots = np.union1d(schedule.knots, inside)
+    seg = np.clip(np.searchsorted(schedule.knots, knots[:-1], side="right") - 1, 0, None)
+    offset = (
+        schedule.offset[seg] + schedule.slope[seg] * (knots[:-1] - schedule.knots[seg])[:, None]
+    )
+    slope = schedule.slope[seg].copy()
+    row = np.searchsorted(edges, knots[:-1], side="right") - 1
+    measured = (row >= 0) & (row < len(values))
+    replaced = values[row[measured]]
+    given = np.isfinite(replaced)
+    block_offset = offset[measured]
+    block_slope = slope[measured]
+    block_offset[given] = replaced[given]
+    block_slope[given] = 0.0
+    offset[measured] = block_offset
+    slope[measured] = block_slope
+    return Schedule(knots=knots, offset=offset, slope=slope, events=schedule.events)

@@ -53,14 +53,20 @@ def simulate(
     t_out: FloatArray | None = None,
     tol: Tolerances | None = None,
     method: Literal["clocks", "dopri5", "rodas4"] = "clocks",
+    t_start: float = 0.0,
+    t_end: float | None = None,
+    start_events: bool = True,
 ) -> Trajectory:
-    """Integrate ``model`` from 0 h to the end of ``schedule`` for every member.
+    """Integrate ``model`` from ``t_start`` (default 0 h) to ``t_end`` (default: the end of
+    ``schedule``) for every member.
 
     The integration stops at every knot of the schedule and at every event (bolus, sample), where
     the event is applied; it never steps over a discontinuity of the inputs.
 
     Args:
-        x0: initial states ``(members, n_states)``.
+        x0: states at ``t_start``, ``(members, n_states)``; the schedule's events at
+            ``t_start`` are applied to them only with ``start_events`` (a belief at ``t`` has
+            them already).
         p: parameters ``(members, n_parameters)``.
         t_out: output times within ``[0, t_end]``, ascending; default: every hour and the end.
         tol: tolerances; default ``rtol=1e-6`` with the states' declared ``atol``.
@@ -73,29 +79,35 @@ def simulate(
     _check_shapes(model, x0, p)
     if tol is None:
         tol = Tolerances(rtol=1e-6, atol=model.state_atol())
+    end = schedule.t_end if t_end is None else float(t_end)
+    if not 0.0 <= t_start < end <= schedule.t_end:
+        raise ValueError(f"t_start, t_end: need 0 <= {t_start} < {end} <= {schedule.t_end}")
     if t_out is None:
-        t_out = np.union1d(np.arange(0.0, schedule.t_end, 1.0), [schedule.t_end])
+        t_out = np.union1d(np.arange(t_start, end, 1.0), [end])
     t_out = np.asarray(t_out, dtype=float)
-    if t_out[0] < 0 or t_out[-1] > schedule.t_end or np.any(np.diff(t_out) <= 0):
-        raise ValueError("t_out: must be ascending and within the schedule")
+    if t_out[0] < t_start or t_out[-1] > end or np.any(np.diff(t_out) <= 0):
+        raise ValueError("t_out: must be ascending and within [t_start, t_end]")
+    stops = schedule.stops(t_start, end)
     lower, _ = model.state_bounds()
     members, n = x0.shape
     p = np.broadcast_to(p, (members, p.shape[1]))
     if method == "clocks":
         u_out = np.array([schedule.inputs_at(float(tt)) for tt in t_out])
-        states, stats = simulate_clocks(model, schedule, x0, p, t_out=t_out, tol=tol)
+        states, stats = simulate_clocks(
+            model, schedule, x0, p, t_out=t_out, tol=tol, stops=stops, start_events=start_events
+        )
         return Trajectory(t=t_out, x=states, u=u_out, stats=stats)
     p_rows = np.tile(p, (n + 1, 1))  # parameters for the stacked Jacobian evaluation
     out = np.empty((len(t_out), *x0.shape))
     stats = Stats()
-    events = list(schedule.events)
+    first = t_start if start_events else np.nextafter(t_start, np.inf)
+    events = [e for e in schedule.events if first <= e.time_h <= end]
     x = x0.copy()
     h: float | None = None
-    stops = schedule.stops()
-    t = 0.0
+    t = t_start
     x = _apply_events_at(model, x, events, t)
     done = _record_at(t_out, out, 0, t, x)
-    for t_next in stops[stops > t]:
+    for t_next in stops[1:]:
         k = schedule.segment(t)
 
         def rhs(

@@ -1,0 +1,250 @@
+"""The bioreactor twin: the CHO model kept in step with plant data, forecasting to harvest.
+
+Each hour of the batch the twin
+1. takes the inputs as they were run: hourly means of the online temperature, pH (corrected by
+   the bias of the probe once the pH check has found it faulty) and DO, and the feed and base
+   flows from their totalizers; the recipe supplies the rest (media, boluses, samples);
+2. assimilates the laboratory results that arrived during the hour, at their sample times
+   (ensemble Kalman filter over states and uncertain kinetic parameters);
+3. checks the online pH probe against the at-line pH;
+4. every ``forecast_every_h``, forecasts to harvest and passes the forecast to the alarm policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pharmatwin.core.belief import Belief, prior
+from pharmatwin.core.recipe import Recipe
+from pharmatwin.core.schedule import Schedule, compile_recipe, with_measured
+from pharmatwin.core.specs import Specification
+from pharmatwin.core.types import FloatArray
+from pharmatwin.equipment.bioreactor.model import ChoFedBatch
+from pharmatwin.equipment.bioreactor.record import LAB_BY_TAG, LabResult, PlantRecord
+from pharmatwin.equipment.bioreactor.specs import SPECIFICATIONS
+from pharmatwin.estimation.enkf import EnKFSettings, EnsembleKalmanFilter
+from pharmatwin.estimation.measurements import Measurement
+from pharmatwin.estimation.propagate import schedule_propagator
+from pharmatwin.estimation.sensor_check import ProbeCheck, SensorFault
+from pharmatwin.estimation.tracker import Tracker
+from pharmatwin.forecasting.alarms import Alarm, AlarmPolicy, AlarmSettings
+from pharmatwin.forecasting.forecast import Forecast, forecast
+
+ESTIMATED = ("mu_max", "Y_X_glc", "m_glc", "Y_X_gln", "Y_lac_glc", "q_mab", "kd_min", "kd_max")
+"""Kinetic parameters learnt from data: those with the largest effect on the CQAs."""
+
+PH_PROBE = "BR01.AT201.PV"
+PH_LAB = "BR01.PH.LAB"
+
+
+@dataclass(frozen=True)
+class TwinSettings:
+    """How the twin runs.
+
+    Attributes:
+        members: ensemble size.
+        forecast_every_h: hours between forecasts.
+        seed: seed of the prior and of the filter's perturbations.
+        prior_spread: prior parameter spread, in units of each parameter's declared CV.
+        alarms: alarm policy thresholds.
+        ph_bias_threshold: smallest pH probe bias declared a sensor fault, pH units.
+    """
+
+    members: int = 200
+    forecast_every_h: float = 6.0
+    seed: int = 0
+    prior_spread: float = 1.0
+    alarms: AlarmSettings = field(default_factory=AlarmSettings)
+    enkf: EnKFSettings = field(default_factory=EnKFSettings)
+    ph_bias_threshold: float = 0.05
+
+
+@dataclass
+class TwinRun:
+    """What the twin produced over a replay."""
+
+    forecasts: list[Forecast] = field(default_factory=list)
+    alarms: list[Alarm] = field(default_factory=list)
+    sensor_faults: list[SensorFault] = field(default_factory=list)
+    belief: Belief | None = None
+    rejected_measurements: list[tuple[float, str, str]] = field(default_factory=list)
+
+
+class BioreactorTwin:
+    """Replays plant data through the CHO model, the EnKF, the forecaster and the alarms."""
+
+    def __init__(
+        self,
+        recipe: Recipe,
+        settings: TwinSettings | None = None,
+        specs: Sequence[Specification] = SPECIFICATIONS,
+    ) -> None:
+        self.model = ChoFedBatch()
+        self.recipe = recipe
+        self.settings = settings or TwinSettings()
+        self.specs = tuple(specs)
+        self.plan = compile_recipe(self.model, recipe)
+        self.names = self.model.input_names()
+
+    def replay(self, record: PlantRecord, until_h: float | None = None) -> TwinRun:
+        """Run the twin over ``record`` up to ``until_h`` (default: harvest)."""
+        s = self.settings
+        end = self.plan.t_end if until_h is None else min(until_h, self.plan.t_end)
+        rng = np.random.default_rng(s.seed)
+        start = prior(
+            self.model, self.recipe.initial_state, s.members, rng, parameter_spread=s.prior_spread
+        )
+        measured = _MeasuredInputs(self.model.input_names(), record, self.plan)
+        current = _AsRun(self.model, self.plan)
+        tracker = Tracker(
+            estimator=EnsembleKalmanFilter(self.model, ESTIMATED, s.enkf),
+            propagate=current.propagate,
+            inputs_at=current.inputs_at,
+            belief=start,
+            seed=s.seed,
+        )
+        ph_check = ProbeCheck(
+            PH_PROBE, lab_sd=LAB_BY_TAG[PH_LAB].absolute_sd, threshold=s.ph_bias_threshold
+        )
+        policy = AlarmPolicy(s.alarms)
+        run = TwinRun()
+        lab = sorted(record.lab, key=lambda r: r.available_h)
+        next_lab = 0
+        next_forecast = s.forecast_every_h
+        for hour in np.arange(1.0, np.floor(end) + 1.0):
+            arrived: list[LabResult] = []
+            while next_lab < len(lab) and lab[next_lab].available_h <= hour:
+                arrived.append(lab[next_lab])
+                next_lab += 1
+            self._check_probe(ph_check, measured, arrived, run, policy)
+            current.schedule = measured.schedule(hour, ph_correction=ph_check.correction)
+            belief = tracker.assimilate(hour, self._measurements(arrived))
+            if hour + 1e-9 >= next_forecast or hour == np.floor(end):
+                fc = forecast(self.model, current.schedule, belief, self.specs)
+                run.forecasts.append(fc)
+                evidence = _evidence(tracker, hour - s.forecast_every_h)
+                policy.observe(fc, evidence)
+                next_forecast += s.forecast_every_h
+        run.alarms = policy.timeline
+        run.belief = tracker.belief
+        run.rejected_measurements = [
+            (v.measurement.time_h, v.measurement.tag, v.reason)
+            for v in tracker.verdicts
+            if not v.used
+        ]
+        return run
+
+    def _measurements(self, results: list[LabResult]) -> list[Measurement]:
+        out = []
+        for r in results:
+            assay = LAB_BY_TAG.get(r.tag)
+            if assay is None or assay.source not in self.model.output_names():
+                continue  # e.g. the at-line pH: an input, checked against the probe instead
+            sd = max(assay.relative_sd * abs(r.value) + assay.absolute_sd, 1e-3)
+            out.append(Measurement(r.sample_h, assay.source, r.value, sd, r.tag, r.available_h))
+        return out
+
+    @staticmethod
+    def _check_probe(
+        check: ProbeCheck,
+        measured: _MeasuredInputs,
+        arrived: list[LabResult],
+        run: TwinRun,
+        policy: AlarmPolicy,
+    ) -> None:
+        for r in arrived:
+            if r.tag != PH_LAB:
+                continue
+            fault = check.add(measured.reading_at("pH", r.sample_h), r.value, r.available_h)
+            if fault is not None:
+                run.sensor_faults.append(fault)
+                policy.record(
+                    Alarm(
+                        spec=fault.tag,
+                        kind="sensor",
+                        raised_at_h=r.available_h,
+                        probability=1.0,
+                        predicted_violation_h=float("nan"),
+                        evidence=[
+                            "online pH minus at-line pH: "
+                            + ", ".join(f"{e:+.3f}" for e in fault.evidence),
+                            f"estimated probe bias {fault.bias:+.3f} pH; readings corrected",
+                        ],
+                    )
+                )
+
+
+class _AsRun:
+    """The schedule the twin currently believes was run (updated every hour)."""
+
+    def __init__(self, model: ChoFedBatch, schedule: Schedule) -> None:
+        self.model = model
+        self.schedule = schedule
+
+    def propagate(self, belief: Belief, t1: float) -> Belief:
+        return schedule_propagator(self.model, self.schedule)(belief, t1)
+
+    def inputs_at(self, t: float) -> FloatArray:
+        return self.schedule.inputs_at(t)
+
+
+class _MeasuredInputs:
+    """Hourly inputs as run, from the record's online series and totalizers."""
+
+    def __init__(self, names: tuple[str, ...], record: PlantRecord, plan: Schedule) -> None:
+        self.names = names
+        self.plan = plan
+        self.record = record
+        hours = np.arange(0.0, np.ceil(plan.t_end) + 1.0)
+        self.edges = hours
+        self.means = {k: _hourly_mean(record, k, hours) for k in ("T", "pH", "DO")}
+        self.flows = {k: _hourly_rate(record, k, hours) for k in ("feed_total", "base_total")}
+
+    def reading_at(self, source: str, t: float) -> float:
+        times, values = self.record.series(source)
+        k = np.searchsorted(times, t)
+        window = values[max(k - 15, 0) : k + 15]
+        return float(np.median(window)) if window.size else float("nan")
+
+    def schedule(self, now: float, ph_correction: float) -> Schedule:
+        """The recipe with the inputs measured up to ``now`` (h)."""
+        k = int(now)
+        values = np.full((k, len(self.names)), np.nan)
+        for name in ("T", "DO"):
+            values[:, self.names.index(name)] = self.means[name][:k]
+        values[:, self.names.index("pH")] = self.means["pH"][:k] - ph_correction
+        values[:, self.names.index("F_feed")] = self.flows["feed_total"][:k]
+        values[:, self.names.index("F_base")] = self.flows["base_total"][:k]
+        return with_measured(self.plan, self.edges[: k + 1], values)
+
+
+def _hourly_mean(record: PlantRecord, source: str, hours: FloatArray) -> FloatArray:
+    times, values = record.series(source)
+    idx = np.searchsorted(hours, times, side="right") - 1
+    ok = (idx >= 0) & (idx < len(hours) - 1)
+    sums = np.bincount(idx[ok], weights=values[ok], minlength=len(hours) - 1)
+    counts = np.bincount(idx[ok], minlength=len(hours) - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def _hourly_rate(record: PlantRecord, source: str, hours: FloatArray) -> FloatArray:
+    """Flow (L/h) over each hour from a totalizer (L)."""
+    times, values = record.series(source)
+    if len(times) < 2:
+        return np.full(len(hours) - 1, np.nan)
+    at = np.interp(hours, times, values)
+    return np.maximum(np.diff(at), 0.0)
+
+
+def _evidence(tracker: Tracker, since_h: float) -> list[str]:
+    recent = [v for v in tracker.verdicts if v.used and v.measurement.time_h > since_h]
+    recent.sort(key=lambda v: -abs(v.innovation_sd))
+    return [
+        f"{v.measurement.tag} at {v.measurement.time_h:.0f} h: {v.measurement.value:.3g} "
+        f"({v.innovation_sd:+.1f} sd from the twin's prediction)"
+        for v in recent[:3]
+    ]
