@@ -11,6 +11,7 @@ from rich.table import Table
 
 from pharmatwin import __version__
 from pharmatwin.cli.simulate import simulate_app
+from pharmatwin.cli.twin import twin_app
 from pharmatwin.equipment.bioreactor.scenario import builtin_names, load_scenario
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(twin_app, name="twin")
 
 
 @app.command()

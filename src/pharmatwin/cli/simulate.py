@@ -15,12 +15,12 @@ from rich.table import Table
 
 from pharmatwin.cli.errors import bad_input, fail
 from pharmatwin.core.specs import SpecResult
-from pharmatwin.equipment.bioreactor.export import sensor_table
 from pharmatwin.equipment.bioreactor.plant import run_plant
 from pharmatwin.equipment.bioreactor.records import PlantRun
 from pharmatwin.equipment.bioreactor.scenario import Scenario, load_scenario
 from pharmatwin.equipment.bioreactor.specs import SPECIFICATIONS
 from pharmatwin.historian.files import write_samples
+from pharmatwin.runtime.plant_export import sensor_table
 
 MAX_MEMBERS = 10_000
 

@@ -91,6 +91,27 @@ class EnsembleKalmanFilter:
         p[:, self.estimated] = np.exp(np.clip(z[:, n:], self.logp_lower, self.logp_upper))
         return belief.with_(x=x, p=p), verdicts
 
+    def innovations(
+        self, belief: Belief, u: FloatArray, measurements: Sequence[Measurement]
+    ) -> FloatArray:
+        """Standardized innovation of each measurement against ``belief`` (NaN if missing)."""
+        y = self.model.measure(belief.x, u, belief.p)
+        out = np.full(len(measurements), np.nan)
+        for k, m in enumerate(measurements):
+            if m.is_missing:
+                continue
+            predicted = y[:, self.model.output_index(m.output)]
+            spread = float(np.var(predicted, ddof=1))
+            out[k] = (m.value - float(predicted.mean())) / np.sqrt(spread + m.sd**2)
+        return out
+
+    def widen(self, belief: Belief, factor: float) -> Belief:
+        """Spread the states ``factor`` times wider around their mean (a process change the
+        ensemble did not foresee; Anderson & Anderson 1999, Mon. Weather Rev. 127:2741)."""
+        mean = belief.x.mean(axis=0)
+        x = np.clip(mean + factor * (belief.x - mean), self.x_lower, self.x_upper)
+        return belief.with_(x=x)
+
     def _inflate(self, z: FloatArray, n: int) -> FloatArray:
         logp = z[:, n:]
         mean = logp.mean(axis=0)

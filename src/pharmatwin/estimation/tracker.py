@@ -15,7 +15,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -42,6 +42,23 @@ class Estimator(Protocol):
     ) -> tuple[Belief, list[Verdict]]: ...
 
 
+class _Gated(Protocol):
+    gate: float
+
+
+@runtime_checkable
+class Accommodating(Protocol):
+    """An estimator that can tell a process change from outliers and widen its ensemble."""
+
+    settings: _Gated
+
+    def innovations(
+        self, belief: Belief, u: FloatArray, measurements: Sequence[Measurement]
+    ) -> FloatArray: ...
+
+    def widen(self, belief: Belief, factor: float) -> Belief: ...
+
+
 @dataclass
 class Tracker:
     """A belief kept in step with arriving measurements.
@@ -62,6 +79,7 @@ class Tracker:
     seed: int = 0
     history_h: float = 48.0
     snapshots: list[Belief] = field(default_factory=list)
+    _last_outlier: dict[str, float] = field(default_factory=dict)
     used: list[Measurement] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
 
@@ -107,11 +125,42 @@ class Tracker:
 
     def _update(self, belief: Belief, group: list[Measurement]) -> tuple[Belief, list[Verdict]]:
         u = np.tile(self.inputs_at(belief.t), (belief.members, 1))
+        belief, note = self._accommodate(belief, u, group)
         verdicts: list[Verdict] = []
         for m in group:
-            belief, v = self.estimator.update(belief, u, [m], self._rng(m))
-            verdicts += v
+            belief, result = self.estimator.update(belief, u, [m], self._rng(m))
+            verdicts += [
+                Verdict(x.measurement, x.used, note if x.used else x.reason, x.innovation_sd)
+                for x in result
+            ]
+        for verdict in verdicts:
+            output = verdict.measurement.output
+            if not verdict.used and verdict.reason.startswith("outlier"):
+                self._last_outlier[output] = float(np.sign(verdict.innovation_sd))
+            elif verdict.used:
+                self._last_outlier.pop(output, None)
         return belief, verdicts
+
+    def _accommodate(
+        self, belief: Belief, u: FloatArray, group: list[Measurement]
+    ) -> tuple[Belief, str]:
+        """Several values far off together, or one far off again in the same direction, are a
+        process change rather than outliers: widen the ensemble so the update can follow."""
+        if not isinstance(self.estimator, Accommodating):
+            return belief, ""
+        z = self.estimator.innovations(belief, u, group)
+        gate = self.estimator.settings.gate
+        far = np.abs(np.nan_to_num(z)) > gate
+        repeated = [
+            far[k] and self._last_outlier.get(m.output) == np.sign(z[k])
+            for k, m in enumerate(group)
+        ]
+        if far.sum() < 2 and not any(repeated):
+            return belief, ""
+        factor = float(min(np.nanmax(np.abs(z[far])) / (0.5 * gate), 20.0))
+        names = ", ".join(m.output for m, f in zip(group, far, strict=True) if f)
+        note = f"process change accepted ({names} corroborated); ensemble widened x{factor:.1f}"
+        return self.estimator.widen(belief, factor), note
 
     def _rng(self, m: Measurement) -> np.random.Generator:
         key = zlib.crc32(f"{m.tag}|{m.output}".encode())

@@ -23,7 +23,6 @@ from pharmatwin.core.schedule import Schedule, compile_recipe, with_measured
 from pharmatwin.core.specs import Specification
 from pharmatwin.core.types import FloatArray
 from pharmatwin.equipment.bioreactor.model import ChoFedBatch
-from pharmatwin.equipment.bioreactor.record import LAB_BY_TAG, LabResult, PlantRecord
 from pharmatwin.equipment.bioreactor.specs import SPECIFICATIONS
 from pharmatwin.estimation.enkf import EnKFSettings, EnsembleKalmanFilter
 from pharmatwin.estimation.measurements import Measurement
@@ -32,6 +31,7 @@ from pharmatwin.estimation.sensor_check import ProbeCheck, SensorFault
 from pharmatwin.estimation.tracker import Tracker
 from pharmatwin.forecasting.alarms import Alarm, AlarmPolicy, AlarmSettings
 from pharmatwin.forecasting.forecast import Forecast, forecast
+from pharmatwin.runtime.plant_record import LAB_BY_TAG, LabResult, PlantRecord
 
 ESTIMATED = ("mu_max", "Y_X_glc", "m_glc", "Y_X_gln", "Y_lac_glc", "q_mab", "kd_min", "kd_max")
 """Kinetic parameters learnt from data: those with the largest effect on the CQAs."""

@@ -1,0 +1,121 @@
+"""``pharmatwin twin replay``: run the twin over recorded plant data."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pharmatwin.cli.errors import bad_input, fail
+from pharmatwin.forecasting.alarms import AlarmSettings
+from pharmatwin.runtime.asset import load_asset
+from pharmatwin.runtime.bioreactor_twin import BioreactorTwin, TwinRun, TwinSettings
+from pharmatwin.runtime.plant_record import PlantRecord
+
+twin_app = typer.Typer(help="Run a twin over plant data.", no_args_is_help=True)
+
+
+@twin_app.command("replay")
+def replay(
+    data: Path = typer.Option(..., help="Plant data: the CSV written by `simulate --out`."),
+    asset: str | None = typer.Option(None, help="Built-in asset name or an asset YAML file."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Replay recorded data through the twin: forecasts, alarms, sensor faults."""
+    if not data.is_file():
+        fail(f"--data: no such file {str(data)!r}")
+    with bad_input():
+        chosen = load_asset(asset)
+        record = PlantRecord.from_csv(data)
+    a = chosen.alarms
+    settings = TwinSettings(
+        members=chosen.twin.members,
+        forecast_every_h=chosen.twin.forecast_every_h,
+        seed=chosen.twin.seed,
+        alarms=AlarmSettings(a.threshold, a.persistence, a.clear_below),
+    )
+    with bad_input("--asset"):
+        run = BioreactorTwin(chosen.recipe, settings).replay(record)
+    document = timeline(run, record)
+    if as_json:
+        print(json.dumps(document, indent=2))
+    else:
+        _print(document)
+
+
+def _num(value: float) -> float | None:
+    return None if math.isnan(value) else round(float(value), 4)
+
+
+def timeline(run: TwinRun, record: PlantRecord) -> dict[str, Any]:
+    """The ``--json`` document."""
+    return {
+        "alarms": [
+            {
+                "raised_at_h": a.raised_at_h,
+                "spec": a.spec,
+                "probability": round(a.probability, 4),
+                "predicted_violation_h": _num(a.predicted_violation_h),
+                "lead_time_h": _num(a.lead_time_h),
+                "kind": a.kind,
+                "evidence": a.evidence,
+                "cleared_at_h": a.cleared_at_h,
+            }
+            for a in run.alarms
+        ],
+        "sensor_faults": [
+            {"tag": f.tag, "detected_at_h": f.detected_at_h, "bias": round(f.bias, 4)}
+            for f in run.sensor_faults
+        ],
+        "forecasts": [
+            {
+                "t_h": fc.t,
+                "cqa": {
+                    s.spec.name: {
+                        "p05": _num(s.value_quantiles[0]),
+                        "p50": _num(s.value_quantiles[1]),
+                        "p95": _num(s.value_quantiles[2]),
+                        "p_fail": round(s.p_fail, 4),
+                    }
+                    for s in fc.specs
+                },
+            }
+            for fc in run.forecasts
+        ],
+        "recommendations": [],
+        "rejected": [{"t_h": r.time_h, "tag": r.tag, "reason": r.reason} for r in record.rejected]
+        + [
+            {"t_h": t, "tag": tag, "reason": reason} for t, tag, reason in run.rejected_measurements
+        ],
+    }
+
+
+def _print(document: dict[str, Any]) -> None:
+    console = Console()
+    table = Table(title="Alarms")
+    for column in ("raised [h]", "kind", "spec", "P(fail)", "predicted violation [h]", "lead [h]"):
+        table.add_column(column)
+    for a in document["alarms"]:
+        table.add_row(
+            f"{a['raised_at_h']:.1f}",
+            a["kind"],
+            a["spec"],
+            f"{a['probability']:.2f}",
+            "-" if a["predicted_violation_h"] is None else f"{a['predicted_violation_h']:.0f}",
+            "-" if a["lead_time_h"] is None else f"{a['lead_time_h']:.0f}",
+        )
+    console.print(table)
+    last = document["forecasts"][-1] if document["forecasts"] else None
+    if last is not None:
+        console.print(f"last forecast at {last['t_h']:.0f} h:")
+        for name, q in last["cqa"].items():
+            console.print(
+                f"  {name}: {q['p05']} / {q['p50']} / {q['p95']}  P(fail) {q['p_fail']:.2f}"
+            )
+    if document["rejected"]:
+        console.print(f"{len(document['rejected'])} values not used (see --json for reasons)")
