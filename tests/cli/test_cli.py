@@ -182,6 +182,47 @@ def bad_recipe(tmp_path: Path, **changes: object) -> Path:
             ),
             "faults.0.kind",
         ),
+        (
+            lambda p: bad_recipe(p, phases=[{"name": "a", "start_h": 0, "setpoints": {"T": 500}}]),
+            "recipe.phases.0.setpoints.T: 500 degC is outside [0, 50]",
+        ),
+        (
+            lambda p: bad_recipe(
+                p, phases=[{"name": "a", "start_h": 0, "setpoints": {"F_base": 1}}]
+            ),
+            "recipe.phases.0.setpoints.F_base: set by the pH loop",
+        ),
+        (
+            lambda p: bad_recipe(p, harvest_h=float("nan")),
+            "recipe.harvest_h: Input should be a finite number",
+        ),
+        (
+            lambda p: bad_recipe(
+                p,
+                initial_state={
+                    "Xv": 0.5,
+                    "Xd": 0,
+                    "Glc": 30,
+                    "Gln": 4,
+                    "Lac": 0,
+                    "Amm": 0,
+                    "mAb": 0,
+                    "V": 0.05,
+                },
+            ),
+            "recipe.initial_state.V: 0.05 L does not cover the 0.7 L of samples",
+        ),
+        (
+            lambda p: short_scenario_file(
+                p, faults=[{"kind": "viability_loss", "onset_h": 100, "magnitude": 0.01}]
+            ),
+            "faults.0.onset_h: 100 h is not before harvest",
+        ),
+        (
+            lambda p: short_scenario_file(p, start_utc="yesterday"),
+            "start_utc: 'yesterday' is not an ISO 8601 time",
+        ),
+        (lambda p: short_scenario_file(p, seed=True), "seed: Input should be a valid integer"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_code_2(
@@ -199,7 +240,7 @@ def test_bad_input_is_one_clear_line_and_exit_code_2(
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--members", "0"], "--members: must be between 1 and 10,000, got 0"),
+        (["--members", "0"], "--members: must be between 1 and 1,000, got 0"),
         (["--seed", "-3"], "--seed: must be >= 0"),
         (["--out", "data.txt"], "unknown file type; use .csv or .parquet"),
     ],

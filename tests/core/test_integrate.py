@@ -53,3 +53,37 @@ def test_tolerances_are_validated() -> None:
         Tolerances(rtol=0.0)
     with pytest.raises(ValueError, match="atol"):
         Tolerances(atol=np.array([1e-6, -1.0]))
+
+
+@pytest.mark.parametrize("method", ["clocks", "dopri5", "rodas4"])
+def test_non_finite_derivatives_raise_instead_of_hanging(method: str) -> None:
+    from pharmatwin.core.integrate import IntegrationError
+    from pharmatwin.core.recipe import Recipe
+    from pharmatwin.core.schedule import compile_recipe
+    from pharmatwin.core.simulate import simulate
+    from pharmatwin.equipment.bioreactor.model import ChoFedBatch
+
+    class Broken(ChoFedBatch):
+        def rhs(self, t, x, u, p):  # type: ignore[no-untyped-def]
+            dx = super().rhs(t, x, u, p)
+            late = np.reshape(np.asarray(t) > 50.0, (-1, 1))  # t: one number or one per member
+            return np.where(late, np.nan, dx)
+
+    model = Broken()
+    start = {"Xv": 0.5, "Xd": 0, "Glc": 30, "Gln": 4, "Lac": 0, "Amm": 0, "mAb": 0, "V": 1000}
+    recipe = Recipe.model_validate(
+        {
+            "name": "r",
+            "initial_state": start,
+            "phases": [{"name": "a", "start_h": 0}],
+            "harvest_h": 100,
+        }
+    )
+    with pytest.raises(IntegrationError, match="collapsed"):
+        simulate(
+            model,
+            compile_recipe(model, recipe),
+            model.state_vector(start, 3),
+            model.default_parameters(3),
+            method=method,
+        )  # type: ignore[arg-type]

@@ -11,6 +11,8 @@ from typing import NoReturn
 import typer
 from pydantic import ValidationError
 
+from pharmatwin.core.integrate import IntegrationError
+
 BAD_INPUT_EXIT = 2
 _FIELD_PREFIX = re.compile(r"^[A-Za-z_][\w.\-]*: ")
 
@@ -26,7 +28,9 @@ def describe(exc: Exception) -> str:
         if where and _FIELD_PREFIX.match(message):
             return f"{where}.{message}"  # a validator named a field deeper down
         return f"{where}: {message}" if where else message
-    return str(exc).strip("'\"")
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0])
+    return str(exc)
 
 
 def fail(message: str) -> NoReturn:
@@ -40,6 +44,6 @@ def bad_input(context: str = "") -> Iterator[None]:
     """Turn validation and value errors raised inside the block into ``fail``."""
     try:
         yield
-    except (ValidationError, ValueError, KeyError) as exc:
+    except (ValidationError, ValueError, KeyError, IntegrationError) as exc:
         prefix = f"{context}: " if context else ""
         fail(prefix + describe(exc))

@@ -22,7 +22,7 @@ from pharmatwin.equipment.bioreactor.specs import SPECIFICATIONS
 from pharmatwin.historian.files import write_samples
 from pharmatwin.runtime.plant_export import sensor_table
 
-MAX_MEMBERS = 10_000
+MAX_MEMBERS = 1_000
 
 simulate_app = typer.Typer(help="Simulate a piece of equipment.", no_args_is_help=True)
 
@@ -31,7 +31,7 @@ simulate_app = typer.Typer(help="Simulate a piece of equipment.", no_args_is_hel
 def bioreactor(
     scenario: str = typer.Option("nominal", help="Built-in scenario name or a YAML file."),
     seed: int | None = typer.Option(None, help="Override the scenario's random seed."),
-    members: int = typer.Option(1, help="Independent plant realizations (1 to 10,000)."),
+    members: int = typer.Option(1, help="Independent plant realizations (1 to 1,000)."),
     out: Path | None = typer.Option(None, help="Write sensor data (.csv or .parquet)."),
     plot: Path | None = typer.Option(None, help="Draw the main signals (.png or .html)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
@@ -48,7 +48,8 @@ def bioreactor(
     for path, kinds in ((out, (".csv", ".parquet")), (plot, (".png", ".html"))):
         if path is not None and path.suffix.lower() not in kinds:
             fail(f"{path}: unknown file type; use {' or '.join(kinds)}")
-    run = _run_with_progress(chosen, members, quiet=as_json)
+    with bad_input("simulation"):
+        run = _run_with_progress(chosen, members, quiet=as_json)
     results = run.assess(SPECIFICATIONS)
     if out is not None:
         with bad_input():
@@ -59,7 +60,7 @@ def bioreactor(
         with bad_input("--plot"):
             plot_run(run, SPECIFICATIONS, plot, title=f"{chosen.name} (seed {chosen.seed})")
     if as_json:
-        print(json.dumps(summary(run, results), indent=2))
+        print(json.dumps(summary(run, results), indent=2, allow_nan=False))
     else:
         _print_table(chosen, run, results, out, plot)
 
@@ -72,10 +73,10 @@ def summary(run: PlantRun, results: list[SpecResult]) -> dict[str, Any]:
     for r in results:
         value = float(np.median(r.value))
         entry: dict[str, Any] = {
-            "value": value,
+            "value": value if math.isfinite(value) else None,
             "limit": _limit(r),
             "unit": r.spec.unit,
-            "pass": bool(r.spec.within(np.array([value]))[0]),
+            "pass": bool(r.spec.within(np.array([value]))[0]) if ensemble else bool(r.passed[0]),
         }
         if ensemble:
             entry["p_fail"] = r.p_fail

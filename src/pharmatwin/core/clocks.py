@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from pharmatwin.core.integrate import _A, _C, _E, _P, Stats, Tolerances
+from pharmatwin.core.integrate import _A, _C, _E, _P, Stats, Tolerances, check_step
 from pharmatwin.core.model import Model
 from pharmatwin.core.schedule import Event, Schedule, apply_event
 from pharmatwin.core.types import BoolArray, FloatArray, IndexArray
@@ -179,14 +179,16 @@ def _iterate(c: _Clocks, idx: IndexArray, outputs: _Outputs) -> IndexArray:
     err = hc * (_E_ROW @ flat).reshape(m, n)
     scale = tol.atol + tol.rtol * np.maximum(np.abs(x), np.abs(x_new))
     norm = np.sqrt(np.mean((err / scale) ** 2, axis=1))
-    ok = norm <= 1.0
+    finite = np.isfinite(norm)
+    norm = np.where(finite, norm, np.inf)
+    ok = norm <= 1.0  # a non-finite error is a rejection
     # PI step-size control (Hairer, Norsett & Wanner I, Sec. II.4; beta = 0.04 as in DOPRI5):
     # the previous accepted error damps the oscillation between accepted and rejected steps.
-    norm_safe = np.maximum(norm, 1e-10)
+    norm_safe = np.clip(norm, 1e-10, 1e300)
     factor = np.where(
         ok,
         _SAFETY * norm_safe ** -(0.2 - 0.75 * _BETA) * c.last_norm[idx] ** _BETA,
-        _SAFETY * norm_safe**-0.2,
+        np.where(finite, _SAFETY * norm_safe**-0.2, _MIN_FACTOR),
     )
     c.last_norm[idx] = np.where(ok, np.maximum(norm, 1e-4), c.last_norm[idx])
     # no growth right after a rejection (Hairer, Norsett & Wanner I, Sec. II.4)
@@ -196,6 +198,9 @@ def _iterate(c: _Clocks, idx: IndexArray, outputs: _Outputs) -> IndexArray:
     # a step cut short by a stop says nothing about the step size the member can take
     c.h[idx] = np.where(last & ok, np.maximum(proposed, c.h[idx]), proposed)
     c.stats.rejected += int(np.sum(~ok))
+    if not ok.all():
+        worst = int(np.argmin(c.h[idx]))
+        check_step(float(c.h[idx][worst]), float(t[worst]))
     c.stats.steps += int(np.sum(ok))
     acc = idx[ok]
     t_new = np.where(last, target, t + h)[ok]

@@ -47,6 +47,23 @@ _P = (
 )
 
 _SAFETY = 0.9
+_SMALLEST_STEP = 1e-10
+"""Relative to max(1, |t|): a step this small means the problem cannot be integrated."""
+
+
+class IntegrationError(RuntimeError):
+    """The integration cannot go on: non-finite derivatives, or a step size that collapsed."""
+
+
+def check_step(h: float, t: float) -> None:
+    """Raise :class:`IntegrationError` when ``h`` has collapsed at time ``t``."""
+    if not h > _SMALLEST_STEP * max(1.0, abs(t)):
+        raise IntegrationError(
+            f"step size collapsed to {h:.3g} at t = {t:.6g}: the model returns non-finite "
+            "derivatives there or is too stiff for this method"
+        )
+
+
 _MIN_FACTOR = 0.2
 _MAX_FACTOR = 5.0
 
@@ -131,9 +148,10 @@ def integrate(
         k7 = ks[6]
         stats.rhs_calls += 6
         norm = error_norm(err, x, x_new, tol)
-        if norm > 1.0:
+        if not norm <= 1.0:  # also catches NaN
             stats.rejected += 1
-            h *= max(_MIN_FACTOR, _SAFETY * norm**-0.2)
+            h *= max(_MIN_FACTOR, _SAFETY * norm**-0.2) if np.isfinite(norm) else _MIN_FACTOR
+            check_step(h, t)
             continue
         stats.steps += 1
         t_new = t1 if last else t + h

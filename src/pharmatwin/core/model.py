@@ -41,6 +41,9 @@ class Model(ABC):
     outputs: ClassVar[tuple[Output, ...]]
     volume_state: ClassVar[str | None] = None
     """Name of the liquid-volume state of a well-mixed vessel, or None if the model has none."""
+    feed_input: ClassVar[str | None] = None
+    """Input carrying the recipe's continuous feed flow (L/h), or None; the feed's composition
+    goes to inputs named ``<state>_feed``."""
 
     @abstractmethod
     def rhs(self, t: float | FloatArray, x: FloatArray, u: FloatArray, p: FloatArray) -> FloatArray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 NonNegative = Annotated[float, Field(ge=0)]
@@ -20,7 +21,7 @@ Positive = Annotated[float, Field(gt=0)]
 class StrictData(BaseModel):
     """Base of every data document: frozen, and an unknown field is an error."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Phase(StrictData):
@@ -59,7 +60,7 @@ class Sampling(StrictData):
     """At-line samples of ``volume_L`` every ``every_h`` from ``first_h`` until harvest."""
 
     first_h: NonNegative = 0.0
-    every_h: Positive = 24.0
+    every_h: float = Field(default=24.0, ge=0.25)
     volume_L: NonNegative = 0.0
 
 
@@ -74,7 +75,7 @@ class Recipe(StrictData):
     boluses: list[Bolus] = Field(default_factory=list)
     feeds: list[ContinuousFeed] = Field(default_factory=list)
     sampling: Sampling | None = None
-    harvest_h: Positive
+    harvest_h: float = Field(gt=0, le=24 * 365)
 
     @model_validator(mode="after")
     def _consistent(self) -> Recipe:
@@ -91,12 +92,9 @@ class Recipe(StrictData):
         """Times of the at-line samples, before harvest."""
         if self.sampling is None:
             return []
-        times: list[float] = []
-        t = self.sampling.first_h
-        while t < self.harvest_h - 1e-9:
-            times.append(t)
-            t += self.sampling.every_h
-        return times
+        s = self.sampling
+        count = int(np.floor((self.harvest_h - 1e-9 - s.first_h) / s.every_h)) + 1
+        return [s.first_h + k * s.every_h for k in range(max(count, 0))]
 
 
 def _check_phase_order(phases: list[Phase]) -> None:

@@ -23,7 +23,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from pharmatwin.core.integrate import Dense, Derivative, Stats, Tolerances, error_norm, initial_step
+from pharmatwin.core.integrate import (
+    Dense,
+    Derivative,
+    Stats,
+    Tolerances,
+    check_step,
+    error_norm,
+    initial_step,
+)
 from pharmatwin.core.types import FloatArray
 
 Jacobian = Callable[[float, FloatArray], tuple[FloatArray, FloatArray]]
@@ -112,6 +120,7 @@ def integrate_stiff(
                 if not np.isfinite(norm)
                 else max(_MIN_FACTOR, _SAFETY * norm ** (-1 / _ORDER))
             )
+            check_step(h, t)
             continue
         stats.steps += 1
         t_new = t1 if last else t + h

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from pharmatwin.core.model import Model
 from pharmatwin.core.recipe import Recipe
 from pharmatwin.core.types import FloatArray
-
-FEED_RATE_INPUT = "F_feed"
-"""Input carrying the total continuous feed flow (L/h) of a well-mixed vessel model."""
 
 
 def feed_input(component: str) -> str:
@@ -34,7 +32,7 @@ class Event:
     """
 
     time_h: float
-    kind: str
+    kind: Literal["bolus", "sample"]
     volume_L: float
     medium: FloatArray
     label: str = ""
@@ -79,8 +77,11 @@ def compile_recipe(model: type[Model] | Model, recipe: Recipe, feed_scale: float
     virtual plant uses it to play a wrong feed concentration.
     """
     inputs = model.input_names()
-    _check_setpoints(recipe, inputs)
-    media = _media_vectors(model, recipe.media, inputs, feed_scale)
+    _check_setpoints(model, recipe)
+    if recipe.feeds and model.feed_input is None:
+        raise ValueError(f"feeds: {type(model).__name__} takes no continuous feed")
+    continuous = {f.medium for f in recipe.feeds}
+    media = _media_vectors(model, recipe.media, inputs, feed_scale, continuous)
     knots = _knots(recipe)
     mid = 0.5 * (knots[:-1] + knots[1:])
     start = np.array([_inputs_at(model, recipe, media, t) for t in knots[:-1]])
@@ -90,13 +91,30 @@ def compile_recipe(model: type[Model] | Model, recipe: Recipe, feed_scale: float
     return Schedule(knots=knots, offset=start, slope=slope, events=events)
 
 
-def _check_setpoints(recipe: Recipe, inputs: tuple[str, ...]) -> None:
+def _check_setpoints(model: type[Model] | Model, recipe: Recipe) -> None:
+    inputs = model.input_names()
+    fed = _feed_inputs(model)
     for i, phase in enumerate(recipe.phases):
-        for name in phase.setpoints:
+        for name, value in phase.setpoints.items():
+            where = f"phases.{i}.setpoints.{name}"
             if name not in inputs:
+                raise ValueError(f"{where}: unknown input (known: {', '.join(inputs)})")
+            if name in fed:
+                raise ValueError(f"{where}: set by the recipe's feeds, not by a setpoint")
+            declared = model.inputs[inputs.index(name)]
+            if not declared.lower <= value <= declared.upper:
                 raise ValueError(
-                    f"phases.{i}.setpoints.{name}: unknown input (known: {', '.join(inputs)})"
+                    f"{where}: {value:g} {declared.unit} is outside "
+                    f"[{declared.lower:g}, {declared.upper:g}]"
                 )
+
+
+def _feed_inputs(model: type[Model] | Model) -> set[str]:
+    """Inputs driven by the recipe's continuous feeds: the flow and feed compositions."""
+    if model.feed_input is None:
+        return set()
+    names = set(model.input_names())
+    return {model.feed_input} | {feed_input(s) for s in model.state_names()} & names
 
 
 def _media_vectors(
@@ -104,6 +122,7 @@ def _media_vectors(
     media: Mapping[str, Mapping[str, float]],
     inputs: tuple[str, ...],
     feed_scale: float,
+    continuous: set[str],
 ) -> dict[str, FloatArray]:
     states = model.state_names()
     out: dict[str, FloatArray] = {}
@@ -112,7 +131,7 @@ def _media_vectors(
         for comp, conc in composition.items():
             if comp not in states or model.states[states.index(comp)].intensive is False:
                 raise ValueError(f"media.{medium}.{comp}: not a concentration state of the model")
-            if feed_input(comp) not in inputs:
+            if medium in continuous and feed_input(comp) not in inputs:
                 raise ValueError(f"media.{medium}.{comp}: the model takes no {comp} in its feed")
             vec[states.index(comp)] = conc * feed_scale
         out[medium] = vec
@@ -168,7 +187,7 @@ def _apply_feeds(
         if f.start_h <= t < f.end_h:
             rate += f.rate_L_per_h
             load += f.rate_L_per_h * media[f.medium]
-    u[names.index(FEED_RATE_INPUT)] = rate
+    u[names.index(str(model.feed_input))] = rate
     for j, state in enumerate(states):
         name = feed_input(state)
         if name in names:

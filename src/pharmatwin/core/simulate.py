@@ -96,7 +96,7 @@ def simulate(
         states, stats = simulate_clocks(
             model, schedule, x0, p, t_out=t_out, tol=tol, stops=stops, start_events=start_events
         )
-        return Trajectory(t=t_out, x=states, u=u_out, stats=stats)
+        return Trajectory(t=t_out, x=np.maximum(states, lower), u=u_out, stats=stats)
     p_rows = np.tile(p, (n + 1, 1))  # parameters for the stacked Jacobian evaluation
     out = np.empty((len(t_out), *x0.shape))
     stats = Stats()
@@ -149,7 +149,8 @@ def simulate(
             out[done - 1] = x_after
         x = x_after
     u_out = np.array([schedule.inputs_at(float(tt)) for tt in t_out])
-    return Trajectory(t=t_out, x=out, u=u_out, stats=stats)
+    # interpolation between steps can dip below a bound the steps themselves respect
+    return Trajectory(t=t_out, x=np.maximum(out, lower), u=u_out, stats=stats)
 
 
 def _jacobian(

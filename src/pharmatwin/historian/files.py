@@ -56,14 +56,6 @@ class SampleTable:
         ]
 
 
-def parse_utc(text: str) -> datetime:
-    """A timezone-aware UTC time from ISO 8601 text (``Z`` or an offset required)."""
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError(f"start_utc: {text!r} has no time zone; append Z for UTC")
-    return value.astimezone(UTC)
-
-
 def write_samples(table: SampleTable, path: Path) -> None:
     """Write ``table`` to ``path``: CSV for ``.csv``, Parquet for ``.parquet``."""
     suffix = path.suffix.lower()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from pharmatwin.core.utc import parse_utc
 from pharmatwin.equipment.bioreactor.records import PlantRun
-from pharmatwin.historian.files import SampleTable, parse_utc
+from pharmatwin.historian.files import SampleTable
 
 
 def sensor_table(run: PlantRun, start_utc: str, batch: str) -> SampleTable:
@@ -16,7 +17,7 @@ def sensor_table(run: PlantRun, start_utc: str, batch: str) -> SampleTable:
     times, tags, values, units, available, batches = [], [], [], [], [], []
     n_online = len(run.online_t)
     for m in range(run.members):
-        batch_id = batch if run.members == 1 else f"{batch}-m{m:03d}"
+        batch_id = batch if run.members == 1 else f"{batch}-m{m:04d}"
         for q, (tag, unit) in enumerate(run.online_tags):
             times.append(run.online_t)
             available.append(run.online_t)

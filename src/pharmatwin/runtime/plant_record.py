@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pharmatwin.core.types import FloatArray
+from pharmatwin.core.types import BoolArray, FloatArray
+from pharmatwin.core.utc import parse_utc
 from pharmatwin.equipment.bioreactor.records import PlantRun
 from pharmatwin.equipment.bioreactor.sensors import AT_LINE, ONLINE
 
@@ -111,8 +112,6 @@ class PlantRecord:
 
 
 def _hours_between(start: str, end: str) -> float:
-    from pharmatwin.historian.files import parse_utc
-
     return (parse_utc(end) - parse_utc(start)).total_seconds() / 3600.0
 
 
@@ -170,7 +169,7 @@ def _screen_online(
     return times[keep], values[keep]
 
 
-def _stuck(tag: str, times: FloatArray, values: FloatArray, rejected: list[Rejected]) -> FloatArray:
+def _stuck(tag: str, times: FloatArray, values: FloatArray, rejected: list[Rejected]) -> BoolArray:
     sensor = next((s for s in ONLINE if s.tag == tag), None)
     stuck = np.zeros(len(values), dtype=bool)
     if sensor is None or sensor.noise_sd == 0:

@@ -2,8 +2,9 @@
 
 These states move in minutes while the cells move in hours, so the virtual plant steps them with
 the control loops every minute and hands their averages to the cell model every coupling step.
-Each update is the exact solution of a linear first-order balance over the step (stable for any
-step), vectorized over the ensemble.
+Temperature, DO and dissolved CO2 are advanced with the exact solution of their linear
+first-order balances over the step (stable for any step); bicarbonate, which only integrates
+acid and base, with an explicit step. Everything is vectorized over the ensemble.
 
 Constants (2,000 L stainless-steel stirred tank):
 * jacket UA 2.5 kW/K and 30 W/m3 agitation power: typical of large animal-cell reactors
@@ -113,6 +114,7 @@ def step_broth(
     hco3 = np.maximum(broth.HCO3 + dt_h * (alkali - acid_rate - dilution * broth.HCO3), 0.1)
     co2_gas = CO2_MM_PER_ATM * act.co2_fraction
     cer = RESPIRATORY_QUOTIENT * our
-    co2_target = co2_gas + (cer + acid_rate) / KLA_CO2_PER_H
-    dco2 = np.maximum(_relax(broth.dCO2, co2_target, KLA_CO2_PER_H, dt_h), 0.05)
+    # acid turns bicarbonate into CO2; carbonate base takes one CO2 up per two HCO3- it makes
+    co2_target = co2_gas + (cer + acid_rate - 0.5 * alkali) / KLA_CO2_PER_H
+    dco2 = np.maximum(_relax(broth.dCO2, np.maximum(co2_target, 0.0), KLA_CO2_PER_H, dt_h), 0.05)
     return Broth(T=T, T_jacket=tj, DO=DO, HCO3=hco3, dCO2=dco2)

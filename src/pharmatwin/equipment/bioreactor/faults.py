@@ -48,8 +48,12 @@ class Fault(StrictData):
             raise ValueError(
                 f"magnitude: {self.kind} takes a fraction in [0, 1], not {self.magnitude}"
             )
-        if self.kind in ("wrong_feed_concentration", "viability_loss") and self.magnitude < 0:
-            raise ValueError(f"magnitude: {self.kind} cannot be negative ({self.magnitude})")
+        if self.kind == "wrong_feed_concentration" and not 0 <= self.magnitude <= 10:
+            raise ValueError(f"magnitude: a feed strength factor in [0, 10], not {self.magnitude}")
+        if self.kind == "viability_loss" and not 0 <= self.magnitude <= 1:
+            raise ValueError(f"magnitude: an extra death rate in [0, 1] 1/h, not {self.magnitude}")
+        if self.kind == "ph_probe_drift" and not abs(self.magnitude) <= 2:
+            raise ValueError(f"magnitude: a drift of at most 2 pH per day, not {self.magnitude}")
         if self.kind == "temperature_control_failure" and not 0 <= self.magnitude <= 80:
             raise ValueError(
                 f"magnitude: jacket temperature {self.magnitude} degC is not plausible"

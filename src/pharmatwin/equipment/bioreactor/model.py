@@ -14,8 +14,8 @@ that structure, each with its source in ``parameters.py``:
 * pH acts on growth (optimum pH 7.0, Yoon et al. 2005) and weakly on qP;
 * dissolved oxygen limits growth only near anoxia (Restelli et al. 2006) and, when low, makes
   glycolysis anaerobic (up to 2 lactate per glucose);
-* lactate is produced with growth and consumed once glucose runs low (the lactate shift; switch
-  at 0.5 mM glucose after Moller et al. 2020, smoothed);
+* lactate is produced with growth and consumed once glucose runs low (the lactate shift: uptake
+  half on at 2 mM glucose, a smoothed version of Moller et al. 2020's switch at 0.5 mM);
 * starvation and heat-stress death, and lysis of dead cells (Moller et al. 2020).
 
 Process target of the nominal recipe (2,000 L working volume, 14 days, temperature shift to
@@ -74,6 +74,7 @@ class ChoFedBatch(Model):
         Output("acid_rate", "mmol/(L h)", "net lactic acid production rate"),
     )
     volume_state = "V"
+    feed_input = "F_feed"
 
     def rhs(self, t: float | FloatArray, x: FloatArray, u: FloatArray, p: FloatArray) -> FloatArray:
         Xv, Xd, G, Q, L, A, P, V = x.T
@@ -104,9 +105,6 @@ class ChoFedBatch(Model):
         )
         return np.asarray(y, dtype=float)
 
-
-_K_AMM_REMOVAL = 0.1
-"""mM; assumed: fades Xing's constant ammonia removal out as ammonia vanishes (keeps it >= 0)."""
 
 _INDEX = {q.name: j for j, q in enumerate(PARAMETERS)}
 _NAMES = tuple(_INDEX)
@@ -152,6 +150,7 @@ def _rates(x: FloatArray, u: FloatArray, p: FloatArray) -> Rates:
         (k["kd_min"] + toxic) * cold
         + k["kd_starve"] * k["K_starve"] / (k["K_starve"] + G)
         + k["kd_heat"] * np.maximum(T - k["T_heat"], 0.0)
+        + k["kd_extra"]
     )
     q_glc_growth = mu / k["Y_X_glc"]
     maintenance = k["m_glc"] * glc_available
@@ -163,6 +162,6 @@ def _rates(x: FloatArray, u: FloatArray, p: FloatArray) -> Rates:
     shift = k["G_shift"] ** 2
     uptake = k["q_lac_uptake"] * shift / (shift + G * G) * L / (k["K_lac_up"] + L)
     q_lac = y_lac * q_glc_growth + 2.0 * anaerobic * maintenance - uptake
-    q_amm = k["Y_amm_gln"] * q_gln - k["r_amm"] * A / (_K_AMM_REMOVAL + A)
+    q_amm = k["Y_amm_gln"] * q_gln - k["r_amm"] * A / (k["K_amm_removal"] + A)
     q_mab = k["q_mab"] * np.exp(k["qp_temp"] * (37.0 - T) - (pH_gap / k["qp_pH_width"]) ** 2)
     return mu, mu_d, q_glc, q_gln, q_lac, q_amm, q_mab

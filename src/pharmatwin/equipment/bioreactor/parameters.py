@@ -213,6 +213,15 @@ PARAMETERS: tuple[Parameter, ...] = (
         source="assumed; hypothermia prolongs viability (Yoon 2003; Fox 2004)",
     ),
     Parameter(
+        "kd_extra",
+        "1/h",
+        "death rate from outside the kinetics (shear, contamination)",
+        0.0,
+        1.0,
+        default=0.0,
+        source="zero in normal operation; the virtual plant's viability-loss fault sets it",
+    ),
+    Parameter(
         "k_lys",
         "1/h",
         "lysis rate of dead cells",
@@ -344,6 +353,15 @@ PARAMETERS: tuple[Parameter, ...] = (
         0.1,
         default=0.0063,
         source="Xing 2010 (r_amm)",
+    ),
+    Parameter(
+        "K_amm_removal",
+        "mM",
+        "ammonia at which its removal runs at half rate",
+        0.001,
+        10.0,
+        default=0.1,
+        source="assumed: fades Xing's constant removal out as ammonia vanishes",
     ),
     # --- product and oxygen -----------------------------------------------------------------
     Parameter(

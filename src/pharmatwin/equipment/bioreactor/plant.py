@@ -17,7 +17,7 @@ import numpy as np
 
 from pharmatwin.core.integrate import Tolerances, integrate
 from pharmatwin.core.model import Model
-from pharmatwin.core.schedule import Schedule, apply_event, compile_recipe
+from pharmatwin.core.schedule import Schedule, apply_event, compile_recipe, feed_input
 from pharmatwin.core.types import FloatArray
 from pharmatwin.equipment.bioreactor.control import PIBank, PILoop
 from pharmatwin.equipment.bioreactor.culture import (
@@ -44,6 +44,19 @@ CO2_MAX_FRACTION = 0.2
 BASE_PUMP_MAX_L_PER_H = 2.0
 
 Progress = Callable[[float], None]
+
+
+class MemberStreams:
+    """One random stream per realization (``SeedSequence.spawn``), so that a realization's
+    data depend only on the seed and its index, not on how many run beside it."""
+
+    def __init__(self, seed: int, members: int) -> None:
+        children = np.random.SeedSequence(seed).spawn(members)
+        self.generators = [np.random.default_rng(child) for child in children]
+
+    def normal(self, shape: tuple[int, ...]) -> FloatArray:
+        """Standard normal draws of ``shape`` per member, members on the last axis."""
+        return np.stack([g.standard_normal(shape) for g in self.generators], axis=-1)
 
 
 def draw_truth_parameters(
@@ -81,15 +94,18 @@ class _Batch:
     def __init__(self, scenario: Scenario, members: int) -> None:
         self.model = model = ChoFedBatch()
         self.faults = scenario.faults
-        self.rng = np.random.default_rng(scenario.seed)
+        self.streams = MemberStreams(scenario.seed, members)
         self.schedule = compile_recipe(model, scenario.recipe)
-        scale = next(
-            (f.magnitude for f in self.faults if f.kind == "wrong_feed_concentration"), 1.0
-        )
-        self.weak_feed = compile_recipe(model, scenario.recipe, feed_scale=scale)
+        compositions = {feed_input(state) for state in model.state_names()}
+        self.feed_composition = [
+            j for j, name in enumerate(model.input_names()) if name in compositions
+        ]
         nominal = model.parameter_vector(scenario.parameters)
-        self.p = draw_truth_parameters(model, nominal, self.rng, members, scenario.mismatch)
-        self.calibration = PROBES.calibrate(self.rng, members)
+        cv = np.array([q.cv for q in model.parameters])
+        z = self.streams.normal((len(cv),)).T
+        lower, upper = model.parameter_bounds()
+        self.p = np.clip(nominal * np.exp(scenario.mismatch * cv * z), lower, upper)
+        self.calibration = PROBES.calibrate(self.streams.normal((2, len(ONLINE))))
         self.x = model.state_vector(scenario.recipe.initial_state, members)
         self.idx = {n: model.input_index(n) for n in model.input_names()}
         u0 = self.schedule.inputs_at(0.0)
@@ -133,7 +149,7 @@ class _Batch:
         our = rates[:, model.output_index("OUR")]
         acid = rates[:, model.output_index("acid_rate")]
         n_sub, sub = self._substeps(t0, t1)
-        noise = self.rng.standard_normal((n_sub, len(ONLINE), self.x.shape[0]))
+        noise = self.streams.normal((n_sub, len(ONLINE)))
         sums = np.zeros((4, self.x.shape[0]))
         inflow = np.zeros(self.x.shape[0])
         for j in range(n_sub):
@@ -197,8 +213,10 @@ class _Batch:
 
     def _planned_inputs(self, t: float) -> FloatArray:
         """Recipe inputs at ``t`` as the faulty equipment delivers them."""
-        weak = any(f.kind == "wrong_feed_concentration" and f.active(t) for f in self.faults)
-        plan = (self.weak_feed if weak else self.schedule).inputs_at(t).copy()
+        plan = self.schedule.inputs_at(t).copy()
+        strength = magnitude_of(self.faults, "wrong_feed_concentration", t)
+        if strength is not None:
+            plan[self.feed_composition] *= strength
         pump = magnitude_of(self.faults, "feed_pump_failure", t)
         if pump is not None:
             plan[self.idx["F_feed"]] *= 1.0 - pump
@@ -209,7 +227,7 @@ class _Batch:
         if extra is None:
             return self.p
         p = self.p.copy()
-        p[:, self.model.parameter_index("kd_min")] += extra
+        p[:, self.model.parameter_index("kd_extra")] += extra
         return p
 
     def apply_events(self, t: float) -> None:
@@ -228,7 +246,7 @@ class _Batch:
         y = self.model.measure(self.x, self.u, self.p)
         truth = {name: y[:, j] for j, name in enumerate(self.model.output_names())}
         truth["pH"] = self.broth.pH
-        noise = self.rng.standard_normal((len(AT_LINE), self.x.shape[0]))
+        noise = self.streams.normal((len(AT_LINE),))
         for q, assay in enumerate(AT_LINE):
             values = assay.result(truth[assay.source], noise[q])
             self.at_line.append(AtLineResult(assay.tag, assay.unit, t, t + assay.delay_h, values))

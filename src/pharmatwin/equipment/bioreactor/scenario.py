@@ -10,10 +10,11 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictInt, field_validator, model_validator
 
 from pharmatwin.core.recipe import Recipe, StrictData
 from pharmatwin.core.schedule import compile_recipe
+from pharmatwin.core.utc import parse_utc
 from pharmatwin.equipment.bioreactor.faults import Fault
 from pharmatwin.equipment.bioreactor.model import ChoFedBatch
 
@@ -33,14 +34,20 @@ class Scenario(StrictData):
 
     name: str
     description: str = ""
-    seed: int = Field(default=0, ge=0)
+    seed: StrictInt = Field(default=0, ge=0)
     recipe: Recipe
     faults: list[Fault] = Field(default_factory=list)
     parameters: dict[str, float] = Field(default_factory=dict)
     mismatch: float = Field(default=1.0, ge=0, le=5)
-    control_step_min: float = Field(default=1.0, gt=0, le=60)
-    coupling_h: float = Field(default=0.25, gt=0, le=4)
+    control_step_min: float = Field(default=1.0, ge=0.1, le=60)
+    coupling_h: float = Field(default=0.25, ge=0.05, le=4)
     start_utc: str = "2026-01-05T06:00:00Z"
+
+    @field_validator("start_utc")
+    @classmethod
+    def _utc(cls, value: str) -> str:
+        parse_utc(value)
+        return value
 
     @field_validator("recipe", mode="before")
     @classmethod
@@ -61,7 +68,27 @@ class Scenario(StrictData):
             if name not in model.parameter_names():
                 raise ValueError(f"parameters.{name}: unknown parameter of {model.__name__}")
         model.parameter_vector(self.parameters)
+        for i, phase in enumerate(self.recipe.phases):
+            if "F_base" in phase.setpoints:
+                raise ValueError(f"recipe.phases.{i}.setpoints.F_base: set by the pH loop")
+        _check_volume(self.recipe)
+        for i, fault in enumerate(self.faults):
+            if fault.onset_h >= self.recipe.harvest_h:
+                raise ValueError(
+                    f"faults.{i}.onset_h: {fault.onset_h:g} h is not before harvest "
+                    f"({self.recipe.harvest_h:g} h)"
+                )
         return self
+
+
+def _check_volume(recipe: Recipe) -> None:
+    """The charge must outlast every sample, even without any feed."""
+    charge = recipe.initial_state.get("V", 0.0)
+    drawn = len(recipe.sample_times()) * (recipe.sampling.volume_L if recipe.sampling else 0.0)
+    if not charge > drawn:
+        raise ValueError(
+            f"recipe.initial_state.V: {charge:g} L does not cover the {drawn:g} L of samples"
+        )
 
 
 def _builtin_dir(kind: str = "scenarios") -> Path:

@@ -64,9 +64,9 @@ class SensorBank:
     def index(self, source: str) -> int:
         return next(i for i, s in enumerate(self.sensors) if s.source == source)
 
-    def calibrate(self, rng: np.random.Generator, members: int) -> Calibration:
-        """Each realization's calibration offsets and drift rates."""
-        z = rng.standard_normal((2, len(self.sensors), members))
+    def calibrate(self, z: FloatArray) -> Calibration:
+        """Each realization's offsets and drift rates from standard normal draws
+        ``(2, n_sensors, members)``."""
         return self.bias_sd * z[0], self.drift_sd_per_h * z[1]
 
     def read(

@@ -1,0 +1,163 @@
+"""Validation study of the bioreactor twin on the virtual plant.
+
+For every built-in fault scenario and for the nominal scenario, over many seeds (each seed draws
+a different plant: model mismatch, probe calibration, noise), the plant is run to harvest, the
+twin replays its data, and the twin's forecasts and alarms are scored against the truth:
+
+* false alarm rate: share of batches that pass every specification on which the twin raised
+  any alarm;
+* timely detection: share of failing batches alarmed for a failing specification at least
+  ``lead_h`` before its first violation (harvest, for end-of-batch CQAs), and the median lead;
+* final-titre forecast error (median absolute percentage error) on nominal batches at days 3, 7
+  and 10, and the coverage of its 90 % prediction interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from pharmatwin.core.types import FloatArray
+from pharmatwin.equipment.bioreactor.plant import run_plant
+from pharmatwin.equipment.bioreactor.scenario import builtin_names, load_scenario
+from pharmatwin.equipment.bioreactor.specs import SPECIFICATIONS
+from pharmatwin.runtime.bioreactor_twin import BioreactorTwin, TwinSettings
+from pharmatwin.runtime.plant_record import PlantRecord
+
+CHECK_DAYS = (3, 7, 10)
+
+
+@dataclass(frozen=True)
+class BatchScore:
+    """One batch: what the truth did and what the twin said."""
+
+    scenario: str
+    seed: int
+    failed: tuple[str, ...]
+    first_violation_h: float
+    alarm_h: float
+    false_alarm: bool
+    final_titre: float
+    titre_forecasts: tuple[tuple[float, float, float, float], ...]  # (t, p05, p50, p95)
+
+
+def score_batch(scenario_name: str, seed: int, settings: TwinSettings) -> BatchScore:
+    """Run one plant batch and the twin over its data; score the twin."""
+    scenario = load_scenario(scenario_name).model_copy(update={"seed": seed})
+    run = run_plant(scenario)
+    truth = run.assess(SPECIFICATIONS)
+    failed = tuple(r.spec.name for r in truth if not r.passed[0])
+    first = min((float(r.first_violation_h[0]) for r in truth if not r.passed[0]), default=math.nan)
+    twin = BioreactorTwin(scenario.recipe, settings).replay(PlantRecord.from_run(run))
+    relevant = [a for a in twin.alarms if a.kind == "sensor" or a.spec in failed]
+    alarm_h = min((a.raised_at_h for a in relevant), default=math.nan)
+    titre = tuple(_titre_quantiles(fc.t, fc.spec("titre").value_quantiles) for fc in twin.forecasts)
+    return BatchScore(
+        scenario=scenario_name,
+        seed=seed,
+        failed=failed,
+        first_violation_h=first,
+        alarm_h=alarm_h,
+        false_alarm=not failed and len(twin.alarms) > 0,
+        final_titre=float(run.output("titre")[-1, 0]),
+        titre_forecasts=titre,
+    )
+
+
+def run_study(
+    seeds: int,
+    nominal_seeds: int,
+    settings: TwinSettings,
+    workers: int = 1,
+    progress: Callable[[BatchScore], None] | None = None,
+) -> list[BatchScore]:
+    """Every fault scenario x ``seeds`` and the nominal scenario x ``nominal_seeds``."""
+    jobs = [("nominal", 1000 + k) for k in range(nominal_seeds)]
+    jobs += [
+        (name, 2000 + k) for name in builtin_names() if name != "nominal" for k in range(seeds)
+    ]
+    scores: list[BatchScore] = []
+    if workers <= 1:
+        for name, seed in jobs:
+            scores.append(score_batch(name, seed, settings))
+            if progress:
+                progress(scores[-1])
+        return scores
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(score_batch, name, seed, settings) for name, seed in jobs]
+        for future in futures:
+            scores.append(future.result())
+            if progress:
+                progress(scores[-1])
+    return scores
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    """The study's figures (shares as fractions, times in h)."""
+
+    batches: int
+    passing: int
+    failing: int
+    false_alarm_rate: float
+    timely_detection: float
+    median_lead_h: float
+    titre_mape: dict[int, float]
+    coverage_90: float
+    by_scenario: dict[str, dict[str, float]]
+
+
+def summarize(scores: list[BatchScore], lead_h: float = 24.0) -> StudySummary:
+    passing = [s for s in scores if not s.failed]
+    failing = [s for s in scores if s.failed]
+    timely = [s for s in failing if s.alarm_h <= s.first_violation_h - lead_h]
+    leads = [s.first_violation_h - s.alarm_h for s in failing if not math.isnan(s.alarm_h)]
+    nominal = [s for s in scores if s.scenario == "nominal"]
+    mape: dict[int, float] = {}
+    inside = []
+    for day in CHECK_DAYS:
+        errors = []
+        for s in nominal:
+            _, p05, p50, p95 = _forecast_at(s, 24.0 * day)
+            errors.append(abs(p50 / s.final_titre - 1))
+            inside.append(p05 <= s.final_titre <= p95)
+        mape[day] = float(np.median(errors)) if errors else math.nan
+    by_scenario: dict[str, dict[str, float]] = {}
+    for name in sorted({s.scenario for s in scores}):
+        group = [s for s in scores if s.scenario == name]
+        fails = [s for s in group if s.failed]
+        by_scenario[name] = {
+            "batches": len(group),
+            "failing": len(fails),
+            "alarmed_in_time": sum(s.alarm_h <= s.first_violation_h - lead_h for s in fails),
+            "false_alarms": sum(s.false_alarm for s in group),
+        }
+    return StudySummary(
+        batches=len(scores),
+        passing=len(passing),
+        failing=len(failing),
+        false_alarm_rate=_share(sum(s.false_alarm for s in passing), len(passing)),
+        timely_detection=_share(len(timely), len(failing)),
+        median_lead_h=float(np.median(leads)) if leads else math.nan,
+        titre_mape=mape,
+        coverage_90=_share(sum(inside), len(inside)),
+        by_scenario=by_scenario,
+    )
+
+
+def _titre_quantiles(t: float, q: FloatArray) -> tuple[float, float, float, float]:
+    return (t, float(q[0]), float(q[1]), float(q[2]))
+
+
+def _forecast_at(score: BatchScore, t: float) -> tuple[float, float, float, float]:
+    """The last forecast made at or before ``t``."""
+    before = [f for f in score.titre_forecasts if f[0] <= t + 1e-9]
+    return before[-1] if before else score.titre_forecasts[0]
+
+
+def _share(count: int, total: int) -> float:
+    return count / total if total else math.nan
