@@ -119,3 +119,68 @@ def _print(document: dict[str, Any]) -> None:
             )
     if document["rejected"]:
         console.print(f"{len(document['rejected'])} values not used (see --json for reasons)")
+
+
+@twin_app.command("study")
+def study(
+    seeds: int = typer.Option(20, help="Seeds per fault scenario."),
+    nominal_seeds: int = typer.Option(20, help="Seeds of the nominal scenario."),
+    members: int = typer.Option(200, help="Ensemble size of the twin."),
+    forecast_every: float = typer.Option(6.0, help="Hours between forecasts."),
+    workers: int = typer.Option(2, help="Processes to run batches in."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Validation study: every fault scenario and nominal, many seeds, twin vs truth."""
+    from dataclasses import asdict
+
+    from pharmatwin.runtime.twin_study import run_study, summarize
+
+    for name, value, low in (
+        ("--seeds", seeds, 0),
+        ("--nominal-seeds", nominal_seeds, 1),
+        ("--members", members, 10),
+        ("--workers", workers, 1),
+    ):
+        if value < low:
+            fail(f"{name}: must be at least {low}, got {value}")
+    settings = TwinSettings(members=members, forecast_every_h=forecast_every)
+    console = Console(stderr=True)
+    scores = run_study(
+        seeds,
+        nominal_seeds,
+        settings,
+        workers=workers,
+        progress=None
+        if as_json
+        else lambda s: console.print(
+            f"{s.scenario:28s} seed {s.seed}: fails {', '.join(s.failed) or '-'}; "
+            f"first alarm {s.alarm_h:.0f} h"
+            if not math.isnan(s.alarm_h)
+            else f"{s.scenario:28s} seed {s.seed}: fails {', '.join(s.failed) or '-'}; no alarm"
+        ),
+    )
+    summary = summarize(scores)
+    if as_json:
+        print(json.dumps(asdict(summary), indent=2))
+        return
+    out = Console()
+    out.print(
+        f"{summary.batches} batches: {summary.passing} meet every specification, "
+        f"{summary.failing} fail one"
+    )
+    out.print(
+        f"false alarm rate on passing batches: {summary.false_alarm_rate:.1%} (target <= 5 %)"
+    )
+    out.print(
+        f"failing batches alarmed >= 24 h before the first violation: "
+        f"{summary.timely_detection:.1%} (target >= 90 %); "
+        f"median lead {summary.median_lead_h:.0f} h"
+    )
+    for day, error in summary.titre_mape.items():
+        out.print(
+            f"final-titre forecast on nominal batches, day {day}: median abs. error {error:.1%}"
+            + (" (target <= 10 %)" if day == 7 else "")
+        )
+    out.print(
+        f"coverage of the 90 % interval of final titre: {summary.coverage_90:.1%} (target 85-95 %)"
+    )
