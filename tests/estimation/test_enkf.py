@@ -140,3 +140,40 @@ def test_weighted_quantiles_match_plain_ones_for_equal_weights() -> None:
     weights = np.full(1001, 1 / 1001)
     ours = weighted_quantiles(values, weights, [0.05, 0.5, 0.95])
     np.testing.assert_allclose(ours, np.quantile(values, [0.05, 0.5, 0.95], axis=0), atol=0.02)
+
+
+def test_the_particle_filter_tracks_the_same_data(setup: Setup) -> None:
+    from pharmatwin.estimation.particle import ParticleFilter
+
+    rng = np.random.default_rng(8)
+    pf = Tracker(
+        estimator=ParticleFilter(setup.model, ESTIMATED),
+        propagate=schedule_propagator(setup.model, setup.schedule),
+        inputs_at=setup.schedule.inputs_at,
+        belief=setup.start,
+        seed=5,
+    )
+    for day in range(1, 6):
+        pf.assimilate(24.0 * day, lab(setup, 24.0 * day, rng))
+    belief = pf.belief
+    assert np.isclose(belief.weights.sum(), 1.0)
+    k = int(np.searchsorted(setup.truth.t, belief.t))
+    estimate = float(belief.weights @ belief.x[:, 0])
+    assert abs(estimate / setup.truth.x[k, 0, 0] - 1) < 0.15
+    # resampling kept the parameters diverse (Liu-West shrinkage, not copies)
+    assert len(np.unique(np.round(belief.p[:, 0], 12))) > belief.members // 2
+
+
+def test_the_particle_filter_gates_and_skips_like_the_enkf(setup: Setup) -> None:
+    from pharmatwin.estimation.particle import ParticleFilter
+
+    pf = ParticleFilter(setup.model, ESTIMATED)
+    u = np.tile(setup.schedule.inputs_at(0.0), (setup.start.members, 1))
+    bad = [
+        Measurement(0.0, "glucose", 35.0 * 1000, 1.0, tag="x1000"),
+        Measurement(0.0, "lactate", float("nan"), 0.1, tag="nan"),
+    ]
+    belief, verdicts = pf.update(setup.start, u, bad, np.random.default_rng(0))
+    assert [v.used for v in verdicts] == [False, False]
+    assert verdicts[0].reason.startswith("outlier") and verdicts[1].reason == "missing value"
+    np.testing.assert_allclose(belief.weights, setup.start.weights)

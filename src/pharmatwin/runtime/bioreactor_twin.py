@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from pharmatwin.equipment.bioreactor.model import ChoFedBatch
 from pharmatwin.equipment.bioreactor.specs import SPECIFICATIONS
 from pharmatwin.estimation.enkf import EnKFSettings, EnsembleKalmanFilter
 from pharmatwin.estimation.measurements import Measurement
+from pharmatwin.estimation.particle import ParticleFilter
 from pharmatwin.estimation.propagate import schedule_propagator
 from pharmatwin.estimation.sensor_check import ProbeCheck, SensorFault
 from pharmatwin.estimation.tracker import Tracker
@@ -50,6 +52,7 @@ class TwinSettings:
         seed: seed of the prior and of the filter's perturbations.
         prior_spread: prior parameter spread, in units of each parameter's declared CV.
         alarms: alarm policy thresholds.
+        estimator: ``enkf`` (ensemble Kalman filter) or ``pf`` (particle filter).
         ph_bias_threshold: smallest pH probe bias declared a sensor fault, pH units.
     """
 
@@ -59,6 +62,7 @@ class TwinSettings:
     prior_spread: float = 1.0
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
     enkf: EnKFSettings = field(default_factory=EnKFSettings)
+    estimator: Literal["enkf", "pf"] = "enkf"
     ph_bias_threshold: float = 0.05
 
 
@@ -100,7 +104,11 @@ class BioreactorTwin:
         measured = _MeasuredInputs(self.model.input_names(), record, self.plan)
         current = _AsRun(self.model, self.plan)
         tracker = Tracker(
-            estimator=EnsembleKalmanFilter(self.model, ESTIMATED, s.enkf),
+            estimator=(
+                EnsembleKalmanFilter(self.model, ESTIMATED, s.enkf)
+                if s.estimator == "enkf"
+                else ParticleFilter(self.model, ESTIMATED)
+            ),
             propagate=current.propagate,
             inputs_at=current.inputs_at,
             belief=start,
