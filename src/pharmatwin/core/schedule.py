@@ -259,3 +259,24 @@ def with_measured(schedule: Schedule, edges: FloatArray, values: FloatArray) -> 
     offset[measured] = block_offset
     slope[measured] = block_slope
     return Schedule(knots=knots, offset=offset, slope=slope, events=schedule.events)
+
+
+def with_persisted(
+    schedule: Schedule, from_h: float, offset: FloatArray, factor: FloatArray
+) -> Schedule:
+    """From ``from_h`` on, inputs become ``factor * plan + offset`` (per input).
+
+    A forecast that assumes "conditions as they are now": the deviation of each measured input
+    from the plan, seen lately, persists to the end of the batch. ``offset`` and ``factor`` are
+    ``(n_inputs,)``; 0 and 1 leave an input on its plan.
+    """
+    if from_h >= schedule.t_end:
+        return schedule
+    knots = np.union1d(schedule.knots, [from_h])
+    seg = np.clip(np.searchsorted(schedule.knots, knots[:-1], side="right") - 1, 0, None)
+    start = schedule.offset[seg] + schedule.slope[seg] * (knots[:-1] - schedule.knots[seg])[:, None]
+    slope = schedule.slope[seg].copy()
+    future = knots[:-1] >= from_h
+    start[future] = start[future] * factor + offset
+    slope[future] = slope[future] * factor
+    return Schedule(knots=knots, offset=start, slope=slope, events=schedule.events)

@@ -20,7 +20,7 @@ import numpy as np
 
 from pharmatwin.core.belief import Belief, prior
 from pharmatwin.core.recipe import Recipe
-from pharmatwin.core.schedule import Schedule, compile_recipe, with_measured
+from pharmatwin.core.schedule import Schedule, compile_recipe, with_measured, with_persisted
 from pharmatwin.core.specs import Specification
 from pharmatwin.core.types import FloatArray
 from pharmatwin.equipment.bioreactor.model import ChoFedBatch
@@ -38,6 +38,9 @@ from pharmatwin.runtime.plant_record import LAB_BY_TAG, LabResult, PlantRecord
 ESTIMATED = ("mu_max", "Y_X_glc", "m_glc", "Y_X_gln", "Y_lac_glc", "q_mab", "kd_min", "kd_max")
 """Kinetic parameters learnt from data: those with the largest effect on the CQAs."""
 
+PERSIST_H = 3
+"""Hours of recent deviation from the plan that a forecast carries forward."""
+
 PH_PROBE = "BR01.AT201.PV"
 PH_LAB = "BR01.PH.LAB"
 
@@ -53,7 +56,8 @@ class TwinSettings:
         prior_spread: prior parameter spread, in units of each parameter's declared CV.
         alarms: alarm policy thresholds.
         estimator: ``enkf`` (ensemble Kalman filter) or ``pf`` (particle filter).
-        ph_bias_threshold: smallest pH probe bias declared a sensor fault, pH units.
+        ph_bias_threshold: smallest pH probe bias declared a sensor fault, pH units (4 sd of
+            the calibration spread of the virtual probes, 0.02 pH).
     """
 
     members: int = 200
@@ -63,7 +67,7 @@ class TwinSettings:
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
     enkf: EnKFSettings = field(default_factory=EnKFSettings)
     estimator: Literal["enkf", "pf"] = "enkf"
-    ph_bias_threshold: float = 0.05
+    ph_bias_threshold: float = 0.08
 
 
 @dataclass
@@ -218,7 +222,8 @@ class _MeasuredInputs:
         return float(np.median(window)) if window.size else float("nan")
 
     def schedule(self, now: float, ph_correction: float) -> Schedule:
-        """The recipe with the inputs measured up to ``now`` (h)."""
+        """The recipe with the inputs measured up to ``now`` (h), and from then on the plan
+        with the deviations seen over the last ``PERSIST_H`` hours carried forward."""
         k = int(now)
         values = np.full((k, len(self.names)), np.nan)
         for name in ("T", "DO"):
@@ -226,7 +231,31 @@ class _MeasuredInputs:
         values[:, self.names.index("pH")] = self.means["pH"][:k] - ph_correction
         values[:, self.names.index("F_feed")] = self.flows["feed_total"][:k]
         values[:, self.names.index("F_base")] = self.flows["base_total"][:k]
-        return with_measured(self.plan, self.edges[: k + 1], values)
+        as_run = with_measured(self.plan, self.edges[: k + 1], values)
+        offset, factor = self._persisted(values, k)
+        return with_persisted(as_run, float(k), offset, factor)
+
+    def _persisted(self, values: FloatArray, k: int) -> tuple[FloatArray, FloatArray]:
+        """Recent deviation of each measured input from the plan: offsets for the culture
+        conditions and a ratio for the feed flow. Base addition is left at the plan's zero: it
+        follows the acid the cells make, and a recent rate carried forward would only dilute the
+        forecast."""
+        offset = np.zeros(len(self.names))
+        factor = np.ones(len(self.names))
+        recent = slice(max(k - PERSIST_H, 0), k)
+        if k == 0:
+            return offset, factor
+        hours = self.edges[recent] + 0.5
+        plan = np.array([self.plan.inputs_at(float(h)) for h in hours])
+        for name in ("T", "pH", "DO"):
+            j = self.names.index(name)
+            gap = values[recent, j] - plan[:, j]
+            offset[j] = float(np.nanmean(gap)) if np.isfinite(gap).any() else 0.0
+        j = self.names.index("F_feed")
+        planned = float(np.sum(plan[:, j]))
+        if planned > 0 and np.isfinite(values[recent, j]).all():
+            factor[j] = float(np.clip(np.sum(values[recent, j]) / planned, 0.0, 2.0))
+        return offset, factor
 
 
 def _hourly_mean(record: PlantRecord, source: str, hours: FloatArray) -> FloatArray:
