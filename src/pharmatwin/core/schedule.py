@@ -280,3 +280,38 @@ def with_persisted(
     start[future] = start[future] * factor + offset
     slope[future] = slope[future] * factor
     return Schedule(knots=knots, offset=start, slope=slope, events=schedule.events)
+
+
+def with_bolus(schedule: Schedule, at_h: float, volume_L: float, medium: FloatArray) -> Schedule:
+    """The schedule with one more bolus event."""
+    event = Event(at_h, "bolus", volume_L, medium, label="action")
+    events = tuple(sorted((*schedule.events, event), key=lambda e: e.time_h))
+    return Schedule(schedule.knots, schedule.offset, schedule.slope, events)
+
+
+def with_harvest(schedule: Schedule, harvest_h: float) -> Schedule:
+    """The schedule ending at ``harvest_h`` instead (inputs held after the old end)."""
+    if harvest_h <= schedule.knots[0]:
+        raise ValueError(f"harvest: {harvest_h} h is not after the start")
+    if harvest_h <= schedule.t_end:
+        knots = np.append(schedule.knots[schedule.knots < harvest_h], harvest_h)
+        n = len(knots) - 1
+        offset, slope = schedule.offset[:n], schedule.slope[:n]
+    else:  # extend: the inputs stay as they end
+        end = schedule.offset[-1] + schedule.slope[-1] * (schedule.t_end - schedule.knots[-2])
+        knots = np.append(schedule.knots, harvest_h)
+        offset = np.vstack([schedule.offset, end])
+        slope = np.vstack([schedule.slope, np.zeros_like(end)])
+    events = tuple(e for e in schedule.events if e.time_h < harvest_h)
+    return Schedule(knots, offset.copy(), slope.copy(), events)
+
+
+def medium_vector(model: type[Model] | Model, recipe: Recipe, medium: str) -> FloatArray:
+    """Concentration of every state in one of the recipe's media (zeros elsewhere)."""
+    if medium not in recipe.media:
+        raise ValueError(f"medium {medium!r}: not in the recipe (media: {', '.join(recipe.media)})")
+    states = model.state_names()
+    vec = np.zeros(len(states))
+    for component, concentration in recipe.media[medium].items():
+        vec[states.index(component)] = concentration
+    return vec

@@ -8,7 +8,7 @@ Kalman filter's equal weights and a particle filter's unequal ones.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from pharmatwin.core.model import Model
 from pharmatwin.core.schedule import Schedule
 from pharmatwin.core.simulate import simulate
 from pharmatwin.core.specs import Specification
-from pharmatwin.core.types import FloatArray
+from pharmatwin.core.types import BoolArray, FloatArray
 
 LEVELS = (0.05, 0.5, 0.95)
 
@@ -61,6 +61,12 @@ class Forecast:
     outputs: tuple[str, ...]
     bands: FloatArray
     specs: tuple[SpecForecast, ...]
+    p_all_ok: float = 1.0
+    harvest_mean: FloatArray = field(default_factory=lambda: np.empty(0))
+
+    def expected(self, output: str) -> float:
+        """Weighted mean of ``output`` at harvest."""
+        return float(self.harvest_mean[self.outputs.index(output)])
 
     def spec(self, name: str) -> SpecForecast:
         return next(s for s in self.specs if s.spec.name == name)
@@ -101,13 +107,22 @@ def forecast(
     y = _outputs_over_time(model, schedule, times, x, belief.p)
     bands = weighted_quantiles(np.moveaxis(y, 1, 0), belief.weights, LEVELS)
     names = model.output_names()
-    summaries = tuple(
-        _spec_forecast(
+    summaries, failed = [], np.zeros(belief.members, dtype=bool)
+    for s in specs:
+        summary, member_failed = _spec_forecast(
             s, times, y[:, :, names.index(s.output)], belief.weights, history=history, names=names
         )
-        for s in specs
+        summaries.append(summary)
+        failed |= member_failed
+    return Forecast(
+        t=belief.t,
+        times=times,
+        outputs=names,
+        bands=bands,
+        specs=tuple(summaries),
+        p_all_ok=float(belief.weights[~failed].sum()),
+        harvest_mean=belief.weights @ y[-1],
     )
-    return Forecast(t=belief.t, times=times, outputs=names, bands=bands, specs=summaries)
 
 
 def _outputs_over_time(
@@ -130,7 +145,7 @@ def _spec_forecast(
     *,
     history: FloatArray | None,
     names: tuple[str, ...],
-) -> SpecForecast:
+) -> tuple[SpecForecast, BoolArray]:
     result = spec.evaluate(times, y)
     failed = ~result.passed
     value = result.value
@@ -147,4 +162,4 @@ def _spec_forecast(
         violation_q = weighted_quantiles(first[failed], w, LEVELS)
     else:
         violation_q = np.full(3, np.nan)
-    return SpecForecast(spec, p_fail, value_q, violation_q)
+    return SpecForecast(spec, p_fail, value_q, violation_q), failed

@@ -9,6 +9,7 @@ from typing import Literal
 import yaml
 from pydantic import Field, field_validator
 
+from pharmatwin.core.actions import Action
 from pharmatwin.core.recipe import Recipe, StrictData
 from pharmatwin.equipment.bioreactor.scenario import read_recipe
 
@@ -38,6 +39,7 @@ class Asset(StrictData):
     recipe: Recipe
     twin: TwinConfig = Field(default_factory=TwinConfig)
     alarms: AlarmConfig = Field(default_factory=AlarmConfig)
+    actions: list[Action] = Field(default_factory=list)
 
     @field_validator("recipe", mode="before")
     @classmethod

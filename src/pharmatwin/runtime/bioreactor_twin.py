@@ -18,9 +18,18 @@ from typing import Literal
 
 import numpy as np
 
+from pharmatwin.core.actions import Action
 from pharmatwin.core.belief import Belief, prior
 from pharmatwin.core.recipe import Recipe
-from pharmatwin.core.schedule import Schedule, compile_recipe, with_measured, with_persisted
+from pharmatwin.core.schedule import (
+    Schedule,
+    compile_recipe,
+    medium_vector,
+    with_bolus,
+    with_harvest,
+    with_measured,
+    with_persisted,
+)
 from pharmatwin.core.specs import Specification
 from pharmatwin.core.types import FloatArray
 from pharmatwin.equipment.bioreactor.model import ChoFedBatch
@@ -33,6 +42,7 @@ from pharmatwin.estimation.sensor_check import ProbeCheck, SensorFault
 from pharmatwin.estimation.tracker import Tracker
 from pharmatwin.forecasting.alarms import Alarm, AlarmPolicy, AlarmSettings
 from pharmatwin.forecasting.forecast import Forecast, forecast
+from pharmatwin.forecasting.whatif import Recommendation, evaluate
 from pharmatwin.runtime.plant_record import LAB_BY_TAG, LabResult, PlantRecord
 
 ESTIMATED = ("mu_max", "Y_X_glc", "m_glc", "Y_X_gln", "Y_lac_glc", "q_mab", "kd_min", "kd_max")
@@ -40,6 +50,9 @@ ESTIMATED = ("mu_max", "Y_X_glc", "m_glc", "Y_X_gln", "Y_lac_glc", "q_mab", "kd_
 
 PERSIST_H = 3
 """Hours of recent deviation from the plan that a forecast carries forward."""
+
+RERANK_H = 24.0
+"""While a process alarm is active, candidate actions are ranked again this often (h)."""
 
 PH_PROBE = "BR01.AT201.PV"
 PH_LAB = "BR01.PH.LAB"
@@ -56,6 +69,7 @@ class TwinSettings:
         prior_spread: prior parameter spread, in units of each parameter's declared CV.
         alarms: alarm policy thresholds.
         estimator: ``enkf`` (ensemble Kalman filter) or ``pf`` (particle filter).
+        actions: candidate corrective actions, ranked whenever a process alarm is raised.
         ph_bias_threshold: smallest pH probe bias declared a sensor fault, pH units (4 sd of
             the calibration spread of the virtual probes, 0.02 pH).
     """
@@ -67,6 +81,7 @@ class TwinSettings:
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
     enkf: EnKFSettings = field(default_factory=EnKFSettings)
     estimator: Literal["enkf", "pf"] = "enkf"
+    actions: tuple[Action, ...] = ()
     ph_bias_threshold: float = 0.08
 
 
@@ -79,6 +94,7 @@ class TwinRun:
     sensor_faults: list[SensorFault] = field(default_factory=list)
     belief: Belief | None = None
     rejected_measurements: list[tuple[float, str, str]] = field(default_factory=list)
+    recommendations: list[tuple[float, list[Recommendation]]] = field(default_factory=list)
 
 
 class BioreactorTwin:
@@ -105,7 +121,7 @@ class BioreactorTwin:
         start = prior(
             self.model, self.recipe.initial_state, s.members, rng, parameter_spread=s.prior_spread
         )
-        measured = _MeasuredInputs(self.model.input_names(), record, self.plan)
+        measured = _MeasuredInputs(self.model.input_names(), record, self.plan, self.recipe)
         current = _AsRun(self.model, self.plan)
         tracker = Tracker(
             estimator=(
@@ -126,6 +142,7 @@ class BioreactorTwin:
         lab = sorted(record.lab, key=lambda r: r.available_h)
         next_lab = 0
         next_forecast = s.forecast_every_h
+        last_ranking = -np.inf
         for hour in np.arange(1.0, np.floor(end) + 1.0):
             arrived: list[LabResult] = []
             while next_lab < len(lab) and lab[next_lab].available_h <= hour:
@@ -138,7 +155,19 @@ class BioreactorTwin:
                 fc = forecast(self.model, current.schedule, belief, self.specs)
                 run.forecasts.append(fc)
                 evidence = _evidence(tracker, hour - s.forecast_every_h)
-                policy.observe(fc, evidence)
+                raised = policy.observe(fc, evidence)
+                due = any(a.kind == "process" for a in raised) or (
+                    policy.active and hour >= last_ranking + RERANK_H
+                )
+                if due and s.actions:
+                    last_ranking = hour
+                    candidates = {
+                        a.name: measured.schedule(hour, ph_check.correction, a) for a in s.actions
+                    }
+                    ranked = evaluate(
+                        self.model, belief, self.specs, fc, candidates, rank_by="titre"
+                    )
+                    run.recommendations.append((hour, ranked))
                 next_forecast += s.forecast_every_h
         run.alarms = policy.timeline
         run.belief = tracker.belief
@@ -206,9 +235,12 @@ class _AsRun:
 class _MeasuredInputs:
     """Hourly inputs as run, from the record's online series and totalizers."""
 
-    def __init__(self, names: tuple[str, ...], record: PlantRecord, plan: Schedule) -> None:
+    def __init__(
+        self, names: tuple[str, ...], record: PlantRecord, plan: Schedule, recipe: Recipe
+    ) -> None:
         self.names = names
         self.plan = plan
+        self.recipe = recipe
         self.record = record
         hours = np.arange(0.0, np.ceil(plan.t_end) + 1.0)
         self.edges = hours
@@ -221,19 +253,34 @@ class _MeasuredInputs:
         window = values[max(k - 15, 0) : k + 15]
         return float(np.median(window)) if window.size else float("nan")
 
-    def schedule(self, now: float, ph_correction: float) -> Schedule:
+    def schedule(self, now: float, ph_correction: float, action: Action | None = None) -> Schedule:
         """The recipe with the inputs measured up to ``now`` (h), and from then on the plan
-        with the deviations seen over the last ``PERSIST_H`` hours carried forward."""
+        with the deviations seen over the last ``PERSIST_H`` hours carried forward; with
+        ``action``, the plan and the deviations as the action would change them."""
         k = int(now)
+        plan = self.plan
+        if action is not None and action.kind == "bolus" and action.medium and action.volume_L:
+            medium = medium_vector(ChoFedBatch, self.recipe, action.medium)
+            plan = with_bolus(plan, float(k), action.volume_L, medium)
+        if action is not None and action.kind == "setpoint" and action.input:
+            row = np.full((1, len(self.names)), np.nan)
+            row[0, self.names.index(action.input)] = action.value
+            plan = with_measured(plan, np.array([float(k), plan.t_end]), row)
         values = np.full((k, len(self.names)), np.nan)
         for name in ("T", "DO"):
             values[:, self.names.index(name)] = self.means[name][:k]
         values[:, self.names.index("pH")] = self.means["pH"][:k] - ph_correction
         values[:, self.names.index("F_feed")] = self.flows["feed_total"][:k]
         values[:, self.names.index("F_base")] = self.flows["base_total"][:k]
-        as_run = with_measured(self.plan, self.edges[: k + 1], values)
+        as_run = with_measured(plan, self.edges[: k + 1], values)
         offset, factor = self._persisted(values, k)
-        return with_persisted(as_run, float(k), offset, factor)
+        if action is not None and action.kind == "restore" and action.input:
+            j = self.names.index(action.input)
+            offset[j], factor[j] = 0.0, 1.0
+        schedule = with_persisted(as_run, float(k), offset, factor)
+        if action is not None and action.kind == "harvest_shift" and action.value is not None:
+            schedule = with_harvest(schedule, max(schedule.t_end + action.value, now + 1.0))
+        return schedule
 
     def _persisted(self, values: FloatArray, k: int) -> tuple[FloatArray, FloatArray]:
         """Recent deviation of each measured input from the plan: offsets for the culture

@@ -23,8 +23,9 @@ import numpy as np
 
 from pharmatwin.core.types import FloatArray
 from pharmatwin.equipment.bioreactor.faults import Fault
+from pharmatwin.equipment.bioreactor.operator import apply_action
 from pharmatwin.equipment.bioreactor.plant import run_plant
-from pharmatwin.equipment.bioreactor.scenario import builtin_names, load_scenario
+from pharmatwin.equipment.bioreactor.scenario import Scenario, builtin_names, load_scenario
 from pharmatwin.equipment.bioreactor.specs import SPECIFICATIONS
 from pharmatwin.runtime.bioreactor_twin import BioreactorTwin, TwinSettings
 from pharmatwin.runtime.plant_record import PlantRecord
@@ -45,10 +46,16 @@ class BatchScore:
     false_alarm: bool
     final_titre: float
     titre_forecasts: tuple[tuple[float, float, float, float], ...]  # (t, p05, p50, p95)
+    recommended: str | None = None
+    recovered: bool | None = None
+    recoverable: bool | None = None
 
 
-def score_batch(scenario_name: str, seed: int, settings: TwinSettings) -> BatchScore:
-    """Run one plant batch and the twin over its data; score the twin."""
+def score_batch(
+    scenario_name: str, seed: int, settings: TwinSettings, check_recovery: bool = False
+) -> BatchScore:
+    """Run one plant batch and the twin over its data; score the twin. With
+    ``check_recovery``, also carry out the twin's top recommendation on the plant."""
     scenario = load_scenario(scenario_name).model_copy(update={"seed": seed})
     run = run_plant(scenario)
     truth = run.assess(SPECIFICATIONS)
@@ -58,7 +65,21 @@ def score_batch(scenario_name: str, seed: int, settings: TwinSettings) -> BatchS
     relevant = [a for a in twin.alarms if a.kind == "sensor" or a.spec in failed]
     alarm_h = min((a.raised_at_h for a in relevant), default=math.nan)
     titre = tuple(_titre_quantiles(fc.t, fc.spec("titre").value_quantiles) for fc in twin.forecasts)
+    recommended = recovered = recoverable = None
+    onset = min((f.onset_h for f in scenario.faults), default=0.0)
+    after_onset = [r for r in twin.recommendations if r[0] > onset]
+    if check_recovery and failed and after_onset:
+        at_h, ranked = after_onset[0]
+        actions = {a.name: a for a in settings.actions}
+        recommended = ranked[0].action
+        recovered = _meets_specs(apply_action(scenario, actions[recommended], at_h))
+        recoverable = recovered or any(
+            _meets_specs(apply_action(scenario, actions[r.action], at_h)) for r in ranked[1:]
+        )
     return BatchScore(
+        recommended=recommended,
+        recovered=recovered,
+        recoverable=recoverable,
         scenario=scenario_name,
         seed=seed,
         failed=failed,
@@ -74,23 +95,31 @@ def run_study(
     seeds: int,
     nominal_seeds: int,
     settings: TwinSettings,
+    *,
     workers: int = 1,
     progress: Callable[[BatchScore], None] | None = None,
+    recovery_seeds: int = 0,
 ) -> list[BatchScore]:
-    """Every fault scenario x ``seeds`` and the nominal scenario x ``nominal_seeds``."""
-    jobs = [("nominal", 1000 + k) for k in range(nominal_seeds)]
+    """Every fault scenario x ``seeds`` and the nominal scenario x ``nominal_seeds``; the
+    first ``recovery_seeds`` seeds of each fault also check the top recommendation."""
+    jobs = [("nominal", 1000 + k, False) for k in range(nominal_seeds)]
     jobs += [
-        (name, 2000 + k) for name in builtin_names() if name != "nominal" for k in range(seeds)
+        (name, 2000 + k, k < recovery_seeds)
+        for name in builtin_names()
+        if name != "nominal"
+        for k in range(seeds)
     ]
     scores: list[BatchScore] = []
     if workers <= 1:
-        for name, seed in jobs:
-            scores.append(score_batch(name, seed, settings))
+        for name, seed, check in jobs:
+            scores.append(score_batch(name, seed, settings, check))
             if progress:
                 progress(scores[-1])
         return scores
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(score_batch, name, seed, settings) for name, seed in jobs]
+        futures = [
+            pool.submit(score_batch, name, seed, settings, check) for name, seed, check in jobs
+        ]
         for future in futures:
             scores.append(future.result())
             if progress:
@@ -111,6 +140,8 @@ class StudySummary:
     titre_mape: dict[int, float]
     coverage_90: float
     by_scenario: dict[str, dict[str, float]]
+    recoverable: int = 0
+    recovered_share: float = math.nan
 
 
 def summarize(scores: list[BatchScore], lead_h: float = 24.0) -> StudySummary:
@@ -148,7 +179,17 @@ def summarize(scores: list[BatchScore], lead_h: float = 24.0) -> StudySummary:
         titre_mape=mape,
         coverage_90=_share(sum(inside), len(inside)),
         by_scenario=by_scenario,
+        recoverable=sum(bool(s.recoverable) for s in scores),
+        recovered_share=_share(
+            sum(bool(s.recovered) for s in scores if s.recoverable),
+            sum(bool(s.recoverable) for s in scores),
+        ),
     )
+
+
+def _meets_specs(scenario: Scenario) -> bool:
+    run = run_plant(scenario)
+    return all(bool(r.passed[0]) for r in run.assess(SPECIFICATIONS))
 
 
 def _false(kind: str, faults: list[Fault]) -> bool:
