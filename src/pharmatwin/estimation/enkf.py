@@ -20,6 +20,7 @@ from pharmatwin.core.belief import Belief
 from pharmatwin.core.model import Model
 from pharmatwin.core.types import FloatArray
 from pharmatwin.estimation.measurements import Measurement, Verdict
+from pharmatwin.estimation.widen import widen_states
 
 
 @dataclass(frozen=True)
@@ -106,11 +107,8 @@ class EnsembleKalmanFilter:
         return out
 
     def widen(self, belief: Belief, factor: float) -> Belief:
-        """Spread the states ``factor`` times wider around their mean (a process change the
-        ensemble did not foresee; Anderson & Anderson 1999, Mon. Weather Rev. 127:2741)."""
-        mean = belief.x.mean(axis=0)
-        x = np.clip(mean + factor * (belief.x - mean), self.x_lower, self.x_upper)
-        return belief.with_(x=x)
+        """Spread the concentrations wider (see :func:`widen_states`)."""
+        return belief.with_(x=widen_states(self.model, belief.x, belief.weights, factor))
 
     def _inflate(self, z: FloatArray, n: int) -> FloatArray:
         logp = z[:, n:]

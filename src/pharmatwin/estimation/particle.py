@@ -19,6 +19,7 @@ from pharmatwin.core.belief import Belief
 from pharmatwin.core.model import Model
 from pharmatwin.core.types import FloatArray
 from pharmatwin.estimation.measurements import Measurement, Verdict
+from pharmatwin.estimation.widen import widen_states
 
 
 @dataclass(frozen=True)
@@ -98,9 +99,7 @@ class ParticleFilter:
 
     def widen(self, belief: Belief, factor: float) -> Belief:
         """Spread the states ``factor`` times wider around their weighted mean."""
-        mean = belief.weights @ belief.x
-        x = np.clip(mean + factor * (belief.x - mean), self.x_lower, self.x_upper)
-        return belief.with_(x=x)
+        return belief.with_(x=widen_states(self.model, belief.x, belief.weights, factor))
 
     def _resample(self, belief: Belief, rng: np.random.Generator) -> Belief:
         n = belief.members

@@ -157,9 +157,9 @@ class Tracker:
         ]
         if far.sum() < 2 and not any(repeated):
             return belief, ""
-        factor = float(min(np.nanmax(np.abs(z[far])) / (0.5 * gate), 20.0))
+        factor = float(np.nanmax(np.abs(z[far])) / (0.5 * gate))
         names = ", ".join(m.output for m, f in zip(group, far, strict=True) if f)
-        note = f"process change accepted ({names} corroborated); ensemble widened x{factor:.1f}"
+        note = f"process change accepted ({names} corroborated); ensemble widened"
         return self.estimator.widen(belief, factor), note
 
     def _rng(self, m: Measurement) -> np.random.Generator:
