@@ -150,6 +150,7 @@ def study(
     members: int = typer.Option(200, help="Ensemble size of the twin."),
     forecast_every: float = typer.Option(6.0, help="Hours between forecasts."),
     workers: int = typer.Option(2, help="Processes to run batches in."),
+    estimator: str = typer.Option("enkf", help="enkf (ensemble Kalman filter) or pf."),
     recovery_seeds: int = typer.Option(
         5, help="Seeds per fault on which the top recommendation is carried out on the plant."
     ),
@@ -168,10 +169,13 @@ def study(
     ):
         if value < low:
             fail(f"{name}: must be at least {low}, got {value}")
+    if estimator not in ("enkf", "pf"):
+        fail(f"--estimator: choose enkf or pf, not {estimator!r}")
     settings = TwinSettings(
         members=members,
         forecast_every_h=forecast_every,
         actions=tuple(load_asset().actions),
+        estimator="pf" if estimator == "pf" else "enkf",
     )
     console = Console(stderr=True)
     scores = run_study(

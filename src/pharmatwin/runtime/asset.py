@@ -6,10 +6,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import Field, field_validator
 
 from pharmatwin.core.actions import Action
+from pharmatwin.core.documents import read_yaml_mapping
 from pharmatwin.core.recipe import Recipe, StrictData
 from pharmatwin.equipment.bioreactor.scenario import read_recipe
 
@@ -57,10 +57,4 @@ def load_asset(name_or_path: str | None = None) -> Asset:
     path = builtin if builtin.is_file() else Path(name)
     if not path.is_file():
         raise ValueError(f"--asset: no built-in asset or file {name!r}")
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path.name}: not valid YAML ({exc.__class__.__name__})") from exc
-    if not isinstance(document, dict):
-        raise ValueError(f"{path.name}: expected a mapping of fields")
-    return Asset.model_validate(document)
+    return Asset.model_validate(read_yaml_mapping(path))

@@ -9,9 +9,9 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import Field, StrictInt, field_validator, model_validator
 
+from pharmatwin.core.documents import read_yaml_mapping
 from pharmatwin.core.recipe import Recipe, StrictData
 from pharmatwin.core.schedule import compile_recipe
 from pharmatwin.core.utc import parse_utc
@@ -95,16 +95,6 @@ def _builtin_dir(kind: str = "scenarios") -> Path:
     return Path(str(resources.files(SCENARIO_PACKAGE) / kind))
 
 
-def _read_yaml(path: Path) -> dict[str, object]:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path.name}: not valid YAML ({exc.__class__.__name__})") from exc
-    if not isinstance(document, dict):
-        raise ValueError(f"{path.name}: expected a mapping of fields")
-    return document
-
-
 def read_recipe(name_or_path: str) -> dict[str, object]:
     """The raw document of a built-in recipe (by name) or of a recipe YAML file."""
     builtin = _builtin_dir("recipes") / f"{name_or_path}.yaml"
@@ -112,7 +102,7 @@ def read_recipe(name_or_path: str) -> dict[str, object]:
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in _builtin_dir("recipes").glob("*.yaml")))
         raise ValueError(f"unknown recipe {name_or_path!r} (built-in: {known})")
-    return _read_yaml(path)
+    return read_yaml_mapping(path)
 
 
 def builtin_names() -> list[str]:
@@ -123,7 +113,7 @@ def builtin_names() -> list[str]:
 
 def read_scenario_file(path: Path) -> Scenario:
     """Load and validate a scenario YAML file (``pydantic.ValidationError`` on bad content)."""
-    return Scenario.model_validate(_read_yaml(path))
+    return Scenario.model_validate(read_yaml_mapping(path))
 
 
 def load_scenario(name_or_path: str) -> Scenario:
