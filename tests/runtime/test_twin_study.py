@@ -13,19 +13,25 @@ import math
 import pytest
 
 from pharmatwin.runtime.bioreactor_twin import TwinSettings
-from pharmatwin.runtime.twin_study import StudySummary, run_study, summarize
+from pharmatwin.runtime.twin_study import BatchScore, StudySummary, run_study, summarize
 
 
 @pytest.fixture(scope="module")
-def summary() -> StudySummary:
-    settings = TwinSettings(members=120, forecast_every_h=6.0)
-    return summarize(run_study(1, 4, settings, workers=2))
+def scores() -> list[BatchScore]:
+    settings = TwinSettings(members=200, forecast_every_h=6.0)  # as in the full study
+    return run_study(1, 4, settings, workers=2)
 
 
-def test_no_more_than_one_false_alarm(summary: StudySummary) -> None:
-    # target <= 5 %; here at most one of the passing batches may alarm
-    assert summary.passing >= 3
-    assert summary.false_alarm_rate * summary.passing <= 1.0
+@pytest.fixture(scope="module")
+def summary(scores: list[BatchScore]) -> StudySummary:
+    return summarize(scores)
+
+
+def test_no_more_than_one_false_alarm(scores: list[BatchScore]) -> None:
+    # target <= 5 % of passing nominal batches; here at most one of them may alarm
+    nominal_passing = [s for s in scores if s.scenario == "nominal" and not s.failed]
+    assert len(nominal_passing) >= 2
+    assert sum(s.false_alarm for s in nominal_passing) <= 1
 
 
 def test_failing_batches_are_alarmed_a_day_ahead(summary: StudySummary) -> None:

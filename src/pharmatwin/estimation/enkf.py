@@ -70,7 +70,6 @@ class EnsembleKalmanFilter:
         """
         n = len(self.model.states)
         z = np.concatenate([belief.x, np.log(belief.p[:, self.estimated])], axis=1)
-        z = self._inflate(z, n)
         p = belief.p.copy()
         verdicts: list[Verdict] = []
         for m in measurements:
@@ -109,6 +108,17 @@ class EnsembleKalmanFilter:
     def widen(self, belief: Belief, factor: float) -> Belief:
         """Spread the concentrations wider (see :func:`widen_states`)."""
         return belief.with_(x=widen_states(self.model, belief.x, belief.weights, factor))
+
+    def inflate(self, belief: Belief) -> Belief:
+        """Widen the estimated parameters' spread by ``parameter_inflation`` (once per
+        assimilation time, not per measurement), keeping it above ``min_parameter_cv``."""
+        n = len(self.model.states)
+        z = np.concatenate([belief.x, np.log(belief.p[:, self.estimated])], axis=1)
+        p = belief.p.copy()
+        p[:, self.estimated] = np.exp(
+            np.clip(self._inflate(z, n)[:, n:], self.logp_lower, self.logp_upper)
+        )
+        return belief.with_(p=p)
 
     def _inflate(self, z: FloatArray, n: int) -> FloatArray:
         logp = z[:, n:]

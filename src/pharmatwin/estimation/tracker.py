@@ -125,6 +125,9 @@ class Tracker:
 
     def _update(self, belief: Belief, group: list[Measurement]) -> tuple[Belief, list[Verdict]]:
         u = np.tile(self.inputs_at(belief.t), (belief.members, 1))
+        inflate = getattr(self.estimator, "inflate", None)
+        if inflate is not None:
+            belief = inflate(belief)  # once per assimilation time
         belief, note = self._accommodate(belief, u, group)
         verdicts: list[Verdict] = []
         for m in group:
