@@ -109,15 +109,18 @@ class ParticleFilter:
             self.settings.state_jitter * rng.standard_normal(belief.x.shape)
         )
         p = belief.p[index].copy()
-        logp = np.log(np.maximum(belief.p[:, self.estimated], 1e-300))
-        mean = belief.weights @ logp
-        cov = np.cov(logp.T, aweights=belief.weights) if logp.shape[1] > 1 else np.var(logp)
+        # kernel moments from the resampled, equally weighted particles: with one dominant
+        # weight the weighted covariance would divide by zero
+        logp = np.log(np.maximum(belief.p[index][:, self.estimated], 1e-300))
+        mean = logp.mean(axis=0)
+        cov = np.atleast_2d(np.cov(logp.T)) if n > 1 else np.zeros((len(mean), len(mean)))
         delta = self.settings.discount
         a = (3 * delta - 1) / (2 * delta)
         h2 = 1 - a**2
-        centre = a * logp[index] + (1 - a) * mean
-        noise = rng.multivariate_normal(np.zeros(len(mean)), h2 * np.atleast_2d(cov), size=n)
-        p[:, self.estimated] = np.exp(centre + noise)
+        values, vectors = np.linalg.eigh(0.5 * (cov + cov.T))
+        root = vectors * np.sqrt(np.clip(values, 0.0, None))
+        noise = rng.standard_normal((n, len(mean))) @ root.T * np.sqrt(h2)
+        p[:, self.estimated] = np.exp(a * logp + (1 - a) * mean + noise)
         p = np.clip(p, self.p_lower, self.p_upper)
         x = np.clip(x, self.x_lower, self.x_upper)
         return belief.with_(x=x, p=p, weights=np.full(n, 1.0 / n))
