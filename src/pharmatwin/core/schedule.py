@@ -70,18 +70,14 @@ class Schedule:
         return times[(times >= t_start) & (times <= end)]
 
 
-def compile_recipe(model: type[Model] | Model, recipe: Recipe, feed_scale: float = 1.0) -> Schedule:
-    """Check ``recipe`` against ``model`` and compile it; ``ValueError`` names the bad field.
-
-    ``feed_scale`` multiplies every medium concentration (1.0 for the recipe as written); the
-    virtual plant uses it to play a wrong feed concentration.
-    """
+def compile_recipe(model: type[Model] | Model, recipe: Recipe) -> Schedule:
+    """Check ``recipe`` against ``model`` and compile it; ``ValueError`` names the bad field."""
     inputs = model.input_names()
     _check_setpoints(model, recipe)
     if recipe.feeds and model.feed_input is None:
         raise ValueError(f"feeds: {type(model).__name__} takes no continuous feed")
     continuous = {f.medium for f in recipe.feeds}
-    media = _media_vectors(model, recipe.media, inputs, feed_scale, continuous)
+    media = _media_vectors(model, recipe.media, inputs, continuous)
     knots = _knots(recipe)
     mid = 0.5 * (knots[:-1] + knots[1:])
     start = np.array([_inputs_at(model, recipe, media, t) for t in knots[:-1]])
@@ -121,7 +117,6 @@ def _media_vectors(
     model: type[Model] | Model,
     media: Mapping[str, Mapping[str, float]],
     inputs: tuple[str, ...],
-    feed_scale: float,
     continuous: set[str],
 ) -> dict[str, FloatArray]:
     states = model.state_names()
@@ -133,7 +128,7 @@ def _media_vectors(
                 raise ValueError(f"media.{medium}.{comp}: not a concentration state of the model")
             if medium in continuous and feed_input(comp) not in inputs:
                 raise ValueError(f"media.{medium}.{comp}: the model takes no {comp} in its feed")
-            vec[states.index(comp)] = conc * feed_scale
+            vec[states.index(comp)] = conc
         out[medium] = vec
     return out
 

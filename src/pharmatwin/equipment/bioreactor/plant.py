@@ -63,11 +63,18 @@ def draw_truth_parameters(
     model: Model, nominal: FloatArray, rng: np.random.Generator, members: int, mismatch: float
 ) -> FloatArray:
     """``nominal`` parameters perturbed lognormally by ``mismatch`` times each prior CV."""
+    z = rng.standard_normal((members, len(model.parameters)))
+    return perturb_parameters(model, nominal, z, mismatch)
+
+
+def perturb_parameters(
+    model: Model, nominal: FloatArray, z: FloatArray, mismatch: float
+) -> FloatArray:
+    """``nominal * exp(mismatch * cv * z)`` for standard normal ``z`` ``(members, n)``,
+    clipped to the declared bounds."""
     cv = np.array([q.cv for q in model.parameters])
-    z = rng.standard_normal((members, len(cv)))
-    p = nominal * np.exp(mismatch * cv * z)
     lower, upper = model.parameter_bounds()
-    return np.asarray(np.clip(p, lower, upper), dtype=float)
+    return np.asarray(np.clip(nominal * np.exp(mismatch * cv * z), lower, upper), dtype=float)
 
 
 def run_plant(scenario: Scenario, members: int = 1, progress: Progress | None = None) -> PlantRun:
@@ -101,10 +108,8 @@ class _Batch:
             j for j, name in enumerate(model.input_names()) if name in compositions
         ]
         nominal = model.parameter_vector(scenario.parameters)
-        cv = np.array([q.cv for q in model.parameters])
-        z = self.streams.normal((len(cv),)).T
-        lower, upper = model.parameter_bounds()
-        self.p = np.clip(nominal * np.exp(scenario.mismatch * cv * z), lower, upper)
+        z = self.streams.normal((len(model.parameters),)).T
+        self.p = perturb_parameters(model, nominal, z, scenario.mismatch)
         self.calibration = PROBES.calibrate(self.streams.normal((2, len(ONLINE))))
         self.x = model.state_vector(scenario.recipe.initial_state, members)
         self.idx = {n: model.input_index(n) for n in model.input_names()}
