@@ -65,12 +65,27 @@ def weighted_quantiles(values: FloatArray, weights: FloatArray, q: Sequence[floa
     """
     v = np.asarray(values, dtype=float)
     flat = v.reshape(v.shape[0], -1)
-    out = np.empty((len(q), flat.shape[1]))
-    for j in range(flat.shape[1]):
-        order = np.argsort(flat[:, j])
-        w = weights[order]
-        position = (np.cumsum(w) - 0.5 * w) / w.sum()
-        out[:, j] = np.interp(q, position, flat[order, j])
+    order = np.argsort(flat, axis=0)
+    ordered = np.take_along_axis(flat, order, axis=0)
+    w = np.asarray(weights, dtype=float)[order]
+    position = (np.cumsum(w, axis=0) - 0.5 * w) / w.sum(axis=0)
+    levels = np.asarray(q, dtype=float)
+    out = np.empty((len(levels), flat.shape[1]))
+    n = flat.shape[0]
+    if n == 1:
+        return np.repeat(flat, len(levels), axis=0).reshape(len(levels), *v.shape[1:])
+    columns = np.arange(flat.shape[1])
+    for i, level in enumerate(levels):
+        above = np.clip(np.sum(position < level, axis=0), 1, n - 1)
+        below = above - 1
+        left, right = position[below, columns], position[above, columns]
+        span = right - left
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(span > 0, (level - left) / span, 1.0)
+        frac = np.clip(frac, 0.0, 1.0)
+        out[i] = ordered[below, columns] + frac * (
+            ordered[above, columns] - ordered[below, columns]
+        )
     return out.reshape(len(q), *v.shape[1:])
 
 

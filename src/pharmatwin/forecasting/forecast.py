@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pharmatwin.core.belief import Belief, weighted_quantiles
+from pharmatwin.core.integrate import Tolerances
 from pharmatwin.core.model import Model
 from pharmatwin.core.schedule import Schedule
 from pharmatwin.core.simulate import simulate
@@ -20,6 +21,10 @@ from pharmatwin.core.specs import Specification
 from pharmatwin.core.types import BoolArray, FloatArray
 
 LEVELS = (0.05, 0.5, 0.95)
+
+FORECAST_RTOL = 1e-4
+"""Relative tolerance of forecast integration. On the CHO batch it keeps the harvest outputs
+within 0.2 % of a 1e-8 reference (titre within 0.004 %), far inside any forecast band."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,14 @@ def forecast(
         x = belief.x[None]
     else:
         x = simulate(
-            model, schedule, belief.x, belief.p, t_out=times, t_start=belief.t, start_events=False
+            model,
+            schedule,
+            belief.x,
+            belief.p,
+            t_out=times,
+            t_start=belief.t,
+            start_events=False,
+            tol=Tolerances(rtol=FORECAST_RTOL, atol=model.state_atol()),
         ).x
     y = _outputs_over_time(model, schedule, times, x, belief.p)
     bands = weighted_quantiles(np.moveaxis(y, 1, 0), belief.weights, LEVELS)

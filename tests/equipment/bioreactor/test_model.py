@@ -142,3 +142,17 @@ def test_measure_returns_viability_and_titre_in_their_units(model: ChoFedBatch) 
 def test_every_parameter_cites_a_source(model: ChoFedBatch) -> None:
     assert all(len(q.source) > 5 for q in model.parameters)
     assert len(set(model.parameter_names())) == len(model.parameters)
+
+
+def test_rates_do_not_depend_on_the_memory_layout_of_their_arguments() -> None:
+    """The compiled kinetics see broadcast (read-only) inputs and column-major parameters from
+    the integrators; the result must be the same as for plain arrays."""
+    model = ChoFedBatch()
+    rng = np.random.default_rng(2)
+    p = draw_truth_parameters(model, model.default_parameters(1)[0], rng, 30, mismatch=1.0)
+    x = model.state_vector({**START, "Glc": 20.0, "Gln": 3.0, "Lac": 5.0, "Amm": 2.0}, 30)
+    u = model.default_inputs()
+    plain = model.rhs(0.0, x, np.tile(u, (30, 1)), p)
+    strided = model.rhs(0.0, x, np.broadcast_to(u, (30, u.size)), np.asfortranarray(p))
+    np.testing.assert_array_equal(plain, strided)
+    assert np.isfinite(plain).all() and plain[:, 0].std() > 0
