@@ -65,6 +65,17 @@ def test_the_operator_carries_out_actions_on_a_scenario() -> None:
     assert viability.faults[0].duration_h is None  # nothing to repair for that fault
 
 
+def test_a_setpoint_action_holds_from_any_time_even_a_phase_start() -> None:
+    scenario = load_scenario("nominal")
+    cool = Action(name="cool", kind="setpoint", input="T", value=31.0)
+    starts = {p.start_h: p for p in scenario.recipe.phases}
+    for at_h in (100.0, max(starts)):  # inside a phase, and where a phase begins
+        phases = apply_action(scenario, cool, at_h).recipe.phases
+        held = [p for p in phases if p.start_h == at_h]
+        assert len(held) == 1 and held[0].setpoints["T"] == 31.0
+        assert len(phases) == len(starts) + (at_h not in starts)
+
+
 def test_actions_need_their_fields() -> None:
     with pytest.raises(ValueError, match="a bolus needs medium"):
         Action(name="x", kind="bolus", volume_L=1.0)

@@ -37,7 +37,7 @@ def replay(
         members=chosen.twin.members,
         forecast_every_h=chosen.twin.forecast_every_h,
         seed=chosen.twin.seed,
-        alarms=AlarmSettings(a.threshold, a.persistence, a.clear_below),
+        alarms=AlarmSettings(**a.model_dump()),
         actions=tuple(chosen.actions),
     )
     with bad_input("--asset"):
@@ -154,6 +154,9 @@ def study(
     recovery_seeds: int = typer.Option(
         5, help="Seeds per fault on which the top recommendation is carried out on the plant."
     ),
+    seed_offset: int = typer.Option(
+        0, help="Added to every seed: another set of plants (nominal 1000+, faults 2000+)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Validation study: every fault scenario and nominal, many seeds, twin vs truth."""
@@ -166,15 +169,18 @@ def study(
         ("--nominal-seeds", nominal_seeds, 1),
         ("--members", members, 10),
         ("--workers", workers, 1),
+        ("--seed-offset", seed_offset, 0),
     ):
         if value < low:
             fail(f"{name}: must be at least {low}, got {value}")
     if estimator not in ("enkf", "pf"):
         fail(f"--estimator: choose enkf or pf, not {estimator!r}")
+    asset = load_asset()
     settings = TwinSettings(
         members=members,
         forecast_every_h=forecast_every,
-        actions=tuple(load_asset().actions),
+        alarms=AlarmSettings(**asset.alarms.model_dump()),
+        actions=tuple(asset.actions),
         estimator="pf" if estimator == "pf" else "enkf",
     )
     console = Console(stderr=True)
@@ -184,6 +190,7 @@ def study(
         settings,
         workers=workers,
         recovery_seeds=recovery_seeds,
+        seed_offset=seed_offset,
         progress=None
         if as_json
         else lambda s: console.print(

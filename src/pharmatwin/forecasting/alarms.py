@@ -18,19 +18,35 @@ class AlarmSettings:
 
     Attributes:
         threshold: raise when P(fail) exceeds this...
-        persistence: ...in this many consecutive forecasts.
+        persistence_h: ...in every forecast over this many hours (0: at once). Counted in
+            batch hours, not in forecasts, so that the policy means the same whether the twin
+            forecasts hourly or every six hours.
+        certain_above: raise at once, without waiting, when P(fail) exceeds this.
         clear_below: clear an active alarm once P(fail) falls below this (hysteresis).
+
+    The defaults were chosen on the validation study (``runtime.twin_study``, nominal seeds
+    1000-1039 and fault seeds 2000-2019, forecasts every 6 h). Against a persistence of 6 h,
+    18 h halved the false alarms on passing nominal batches (2 of 30 -> 1 of 30) and kept every
+    timely detection (114 of 115 failing batches alarmed a day ahead); 24 h lost three
+    end-of-batch titre alarms of a weak feed. Raising at once above 0.95 takes the alarm of a
+    jacket failure from 24 h to 6 h after its onset (the first forecast), in time for a repair,
+    and raised no false alarm.
     """
 
     threshold: float = 0.5
-    persistence: int = 2
+    persistence_h: float = 18.0
+    certain_above: float = 0.95
     clear_below: float = 0.3
 
     def __post_init__(self) -> None:
-        if not 0 < self.clear_below <= self.threshold < 1:
-            raise ValueError("alarm settings: need 0 < clear_below <= threshold < 1")
-        if self.persistence < 1:
-            raise ValueError("alarm settings: persistence must be at least 1")
+        if not 0 < self.clear_below <= self.threshold <= self.certain_above <= 1:
+            raise ValueError(
+                "alarm settings: need 0 < clear_below <= threshold <= certain_above <= 1"
+            )
+        if not 0 <= self.persistence_h <= 240:
+            raise ValueError(
+                f"alarm settings: persistence_h must be in [0, 240] h, got {self.persistence_h}"
+            )
 
 
 @dataclass
@@ -69,7 +85,7 @@ class AlarmPolicy:
     def __init__(self, settings: AlarmSettings | None = None) -> None:
         self.settings = settings or AlarmSettings()
         self.timeline: list[Alarm] = []
-        self._streak: dict[str, int] = {}
+        self._above_since: dict[str, float] = {}
         self._active: dict[str, Alarm] = {}
 
     def observe(self, forecast: Forecast, evidence: list[str] | None = None) -> list[Alarm]:
@@ -77,10 +93,14 @@ class AlarmPolicy:
         raised = []
         for s in forecast.specs:
             name = s.spec.name
-            high = s.p_fail > self.settings.threshold
-            self._streak[name] = self._streak.get(name, 0) + 1 if high else 0
+            if s.p_fail > self.settings.threshold:
+                self._above_since.setdefault(name, forecast.t)
+            else:
+                self._above_since.pop(name, None)
+            since = self._above_since.get(name, math.inf)
             active = self._active.get(name)
-            if active is None and self._streak[name] >= self.settings.persistence:
+            confirmed = forecast.t - since >= self.settings.persistence_h - 1e-9
+            if active is None and (confirmed or s.p_fail > self.settings.certain_above):
                 alarm = Alarm(
                     spec=name,
                     kind="process",

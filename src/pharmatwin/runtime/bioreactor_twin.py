@@ -7,7 +7,9 @@ Each hour of the batch the twin
 2. assimilates the laboratory results that arrived during the hour, at their sample times
    (ensemble Kalman filter over states and uncertain kinetic parameters);
 3. checks the online pH probe against the at-line pH;
-4. every ``forecast_every_h``, forecasts to harvest and passes the forecast to the alarm policy.
+4. every ``forecast_every_h``, forecasts to harvest and passes the forecast to the alarm policy;
+   when a process alarm is raised or a sensor fault found (and every ``RERANK_H`` while an alarm
+   is active), ranks the candidate corrective actions on the current belief.
 """
 
 from __future__ import annotations
@@ -143,26 +145,31 @@ class BioreactorTwin:
         next_lab = 0
         next_forecast = s.forecast_every_h
         last_ranking = -np.inf
+        sensor_fault_found = False
         for hour in np.arange(1.0, np.floor(end) + 1.0):
             arrived: list[LabResult] = []
             while next_lab < len(lab) and lab[next_lab].available_h <= hour:
                 arrived.append(lab[next_lab])
                 next_lab += 1
-            self._check_probe(ph_check, measured, arrived, run, policy)
-            current.schedule = measured.schedule(hour, ph_correction=ph_check.correction)
+            sensor_fault_found |= self._check_probe(ph_check, measured, arrived, run, policy)
+            ph_correction = ph_check.correction_at(measured.edges[: int(hour)] + 0.5)
+            current.schedule = measured.schedule(hour, ph_correction)
             belief = tracker.assimilate(hour, self._measurements(arrived))
             if hour + 1e-9 >= next_forecast or hour == np.floor(end):
                 fc = forecast(self.model, current.schedule, belief, self.specs)
                 run.forecasts.append(fc)
                 evidence = _evidence(tracker, hour - s.forecast_every_h)
                 raised = policy.observe(fc, evidence)
-                due = any(a.kind == "process" for a in raised) or (
-                    policy.active and hour >= last_ranking + RERANK_H
+                due = (
+                    sensor_fault_found
+                    or any(a.kind == "process" for a in raised)
+                    or (policy.active and hour >= last_ranking + RERANK_H)
                 )
                 if due and s.actions:
                     last_ranking = hour
+                    sensor_fault_found = False
                     candidates = {
-                        a.name: measured.schedule(hour, ph_check.correction, a) for a in s.actions
+                        a.name: measured.schedule(hour, ph_correction, a) for a in s.actions
                     }
                     ranked = evaluate(
                         self.model, belief, self.specs, fc, candidates, rank_by="titre"
@@ -195,12 +202,16 @@ class BioreactorTwin:
         arrived: list[LabResult],
         run: TwinRun,
         policy: AlarmPolicy,
-    ) -> None:
+    ) -> bool:
+        """Pairs the at-line pH results with the probe; True when a fault was found."""
+        found = False
         for r in arrived:
             if r.tag != PH_LAB:
                 continue
-            fault = check.add(measured.reading_at("pH", r.sample_h), r.value, r.available_h)
+            online = measured.reading_at("pH", r.sample_h)
+            fault = check.add(online, r.value, r.sample_h, r.available_h)
             if fault is not None:
+                found = True
                 run.sensor_faults.append(fault)
                 policy.record(
                     Alarm(
@@ -212,10 +223,12 @@ class BioreactorTwin:
                         evidence=[
                             "online pH minus at-line pH: "
                             + ", ".join(f"{e:+.3f}" for e in fault.evidence),
-                            f"estimated probe bias {fault.bias:+.3f} pH; readings corrected",
+                            f"estimated probe bias {fault.bias:+.3f} pH, drifting "
+                            f"{fault.drift_per_day:+.3f} pH/day; readings corrected",
                         ],
                     )
                 )
+        return found
 
 
 class _AsRun:
@@ -253,7 +266,9 @@ class _MeasuredInputs:
         window = values[max(k - 15, 0) : k + 15]
         return float(np.median(window)) if window.size else float("nan")
 
-    def schedule(self, now: float, ph_correction: float, action: Action | None = None) -> Schedule:
+    def schedule(
+        self, now: float, ph_correction: FloatArray, action: Action | None = None
+    ) -> Schedule:
         """The recipe with the inputs measured up to ``now`` (h), and from then on the plan
         with the deviations seen over the last ``PERSIST_H`` hours carried forward; with
         ``action``, the plan and the deviations as the action would change them."""

@@ -30,9 +30,9 @@ def apply_action(scenario: Scenario, action: Action, at_h: float) -> Scenario:
         recipe = recipe.model_copy(update={"boluses": [*recipe.boluses, bolus]})
     elif action.kind == "setpoint":
         assert action.input is not None and action.value is not None
-        phase = Phase(name=action.name, start_h=at_h, setpoints={action.input: action.value})
-        phases = sorted([*recipe.phases, phase], key=lambda p: p.start_h)
-        recipe = recipe.model_copy(update={"phases": phases})
+        recipe = recipe.model_copy(
+            update={"phases": _with_setpoint(recipe.phases, action.input, action.value, at_h)}
+        )
     elif action.kind == "harvest_shift":
         assert action.value is not None
         harvest = max(recipe.harvest_h + action.value, at_h + 1.0)
@@ -51,6 +51,21 @@ def apply_action(scenario: Scenario, action: Action, at_h: float) -> Scenario:
         faults = [_end(f, at_h) if f.kind in ended else f for f in scenario.faults]
         return scenario.model_copy(update={"faults": [f for f in faults if f is not None]})
     return Scenario.model_validate({**scenario.model_dump(), "recipe": recipe.model_dump()})
+
+
+def _with_setpoint(phases: list[Phase], name: str, value: float, at_h: float) -> list[Phase]:
+    """The phases with ``name`` held at ``value`` from ``at_h``: a phase of its own, or, when
+    a phase starts at that very time, that phase with the setpoint overridden."""
+    override = {name: value}
+    if any(p.start_h == at_h for p in phases):
+        return [
+            p.model_copy(update={"setpoints": {**p.setpoints, **override}})
+            if p.start_h == at_h
+            else p
+            for p in phases
+        ]
+    phase = Phase(name=f"{name} held at {value:g}", start_h=at_h, setpoints=override)
+    return sorted([*phases, phase], key=lambda p: p.start_h)
 
 
 def _end(fault: Fault, at_h: float) -> Fault | None:
