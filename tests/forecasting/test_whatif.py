@@ -21,7 +21,7 @@ from pharmatwin.equipment.bioreactor.operator import apply_action
 from pharmatwin.equipment.bioreactor.scenario import load_scenario
 from pharmatwin.equipment.bioreactor.specs import SPECIFICATIONS
 from pharmatwin.forecasting.forecast import forecast
-from pharmatwin.forecasting.whatif import evaluate
+from pharmatwin.forecasting.whatif import Recommendation, evaluate, rank
 
 
 def test_schedule_edits(nominal_recipe: Recipe) -> None:
@@ -104,3 +104,19 @@ def test_a_helpful_action_ranks_first(nominal_recipe: Recipe) -> None:
     assert ranked[0].p_ok_after >= ranked[1].p_ok_after
     base = forecast(model, broken, belief, SPECIFICATIONS)
     assert ranked[0].p_ok_before == pytest.approx(base.p_all_ok)
+
+
+def test_probabilities_are_compared_at_the_ensembles_resolution() -> None:
+    def row(name: str, p_ok: float, titre: float) -> Recommendation:
+        return Recommendation(name, 0.5, p_ok, 3.0, titre)
+
+    rows = [
+        row("harvest early", 1.00, 4.2),
+        row("recalibrate", 0.98, 5.0),
+        row("glucose shot", 0.70, 5.5),
+        row("nothing better", 0.68, 3.0),
+        row("worse", 0.10, 6.0),
+    ]
+    ranked = [r.action for r in rank(rows)]
+    assert ranked == ["recalibrate", "harvest early", "glucose shot", "nothing better", "worse"]
+    assert [r.action for r in rank(rows, tie_margin=0.0)][:2] == ["harvest early", "recalibrate"]

@@ -70,7 +70,12 @@ def timeline(run: TwinRun, record: PlantRecord) -> dict[str, Any]:
             for a in run.alarms
         ],
         "sensor_faults": [
-            {"tag": f.tag, "detected_at_h": f.detected_at_h, "bias": round(f.bias, 4)}
+            {
+                "tag": f.tag,
+                "detected_at_h": f.detected_at_h,
+                "bias": round(f.bias, 4),
+                "drift_per_day": round(f.drift_per_day, 4),
+            }
             for f in run.sensor_faults
         ],
         "forecasts": [

@@ -3,6 +3,10 @@
 Each candidate is a schedule for the rest of the batch (the plan with the action applied). The
 same belief is forecast under each, and the candidates are ranked by the probability of meeting
 every specification, then by the expected value of ``rank_by`` at harvest (e.g. titre).
+Probabilities are compared at the resolution of the ensemble: candidates within ``TIE_MARGIN``
+of the best remaining one count as equally likely to succeed and are ordered by ``rank_by``
+(a 200-member forecast cannot tell 0.98 from 1.0, and harvesting a day early "for certainty"
+should not outrank recalibrating a drifting probe with a much higher titre).
 """
 
 from __future__ import annotations
@@ -15,6 +19,10 @@ from pharmatwin.core.model import Model
 from pharmatwin.core.schedule import Schedule
 from pharmatwin.core.specs import Specification
 from pharmatwin.forecasting.forecast import Forecast, forecast
+
+TIE_MARGIN = 0.05
+"""Probabilities of success closer than this are not told apart: about two and a half binomial
+standard errors of a 200-member estimate at p = 0.9 (sqrt(0.9 * 0.1 / 200) = 0.021)."""
 
 
 @dataclass(frozen=True)
@@ -59,4 +67,17 @@ def evaluate(
                 expected_after=after.expected(rank_by),
             )
         )
-    return sorted(rows, key=lambda r: (-round(r.p_ok_after, 6), -r.expected_after))
+    return rank(rows)
+
+
+def rank(rows: list[Recommendation], tie_margin: float = TIE_MARGIN) -> list[Recommendation]:
+    """Best first: repeatedly, of the candidates left, those within ``tie_margin`` of the
+    highest probability of success, by expected value; then the others."""
+    left = sorted(rows, key=lambda r: -r.p_ok_after)
+    ranked: list[Recommendation] = []
+    while left:
+        best = left[0].p_ok_after
+        group = [r for r in left if r.p_ok_after >= best - tie_margin]
+        ranked += sorted(group, key=lambda r: -r.expected_after)
+        left = [r for r in left if r.p_ok_after < best - tie_margin]
+    return ranked
