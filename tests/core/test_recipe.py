@@ -118,3 +118,21 @@ def test_measured_inputs_replace_the_recipe_in_the_past_only() -> None:
     assert as_run.inputs_at(12.0)[T] == pytest.approx(35.0)  # after it: the recipe's ramp
     assert as_run.inputs_at(5.5)[F] == s.inputs_at(5.5)[F]  # NaN keeps the recipe
     assert {e.time_h for e in as_run.events} == {e.time_h for e in s.events}
+
+
+def test_harvesting_earlier_or_later_keeps_the_plan_up_to_then(nominal_recipe: Recipe) -> None:
+    early = nominal_recipe.harvested_at(200.0)
+    assert early.harvest_h == 200.0
+    assert all(f.end_h <= 200.0 for f in early.feeds)
+    assert [b.at_h for b in early.boluses] == [
+        b.at_h for b in nominal_recipe.boluses if b.at_h < 200
+    ]
+    late = nominal_recipe.harvested_at(360.0)
+    assert late.harvest_h == 360.0
+    assert late.feeds == nominal_recipe.feeds  # the feed still ends when it was planned to
+    F = ChoFedBatch.input_index("F_feed")
+    assert compile_recipe(ChoFedBatch, late).inputs_at(350.0)[F] == 0.0
+    before_shift = nominal_recipe.harvested_at(100.0)
+    assert [p.start_h for p in before_shift.phases] == [0.0]
+    with pytest.raises(ValidationError, match="harvest_h"):
+        nominal_recipe.harvested_at(0.0)

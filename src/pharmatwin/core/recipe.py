@@ -88,6 +88,23 @@ class Recipe(StrictData):
             _check_medium(f.medium, known, f"feeds.{i}.medium")
         return self
 
+    def harvested_at(self, harvest_h: float) -> Recipe:
+        """The same recipe harvested at ``harvest_h``: what would run after it is dropped
+        (feeds end there at the latest, later boluses and phases go); when later, nothing is
+        added (feeds still end when they were planned to)."""
+        feeds = [
+            f.model_copy(update={"end_h": min(f.end_h, harvest_h)})
+            for f in self.feeds
+            if f.start_h < harvest_h
+        ]
+        changes = {
+            "harvest_h": harvest_h,
+            "feeds": feeds,
+            "boluses": [b for b in self.boluses if b.at_h < harvest_h],
+            "phases": [p for p in self.phases if p.start_h == 0 or p.start_h < harvest_h],
+        }
+        return Recipe.model_validate({**self.model_dump(), **changes})
+
     def sample_times(self) -> list[float]:
         """Times of the at-line samples, before harvest."""
         if self.sampling is None:

@@ -28,7 +28,6 @@ from pharmatwin.core.schedule import (
     compile_recipe,
     medium_vector,
     with_bolus,
-    with_harvest,
     with_measured,
     with_persisted,
 )
@@ -274,6 +273,9 @@ class _MeasuredInputs:
         ``action``, the plan and the deviations as the action would change them."""
         k = int(now)
         plan = self.plan
+        if action is not None and action.kind == "harvest_shift" and action.value is not None:
+            harvest = max(self.recipe.harvest_h + action.value, now + 1.0)
+            plan = compile_recipe(ChoFedBatch, self.recipe.harvested_at(harvest))
         if action is not None and action.kind == "bolus" and action.medium and action.volume_L:
             medium = medium_vector(ChoFedBatch, self.recipe, action.medium)
             plan = with_bolus(plan, float(k), action.volume_L, medium)
@@ -292,10 +294,7 @@ class _MeasuredInputs:
         if action is not None and action.kind == "restore" and action.input:
             j = self.names.index(action.input)
             offset[j], factor[j] = 0.0, 1.0
-        schedule = with_persisted(as_run, float(k), offset, factor)
-        if action is not None and action.kind == "harvest_shift" and action.value is not None:
-            schedule = with_harvest(schedule, max(schedule.t_end + action.value, now + 1.0))
-        return schedule
+        return with_persisted(as_run, float(k), offset, factor)
 
     def _persisted(self, values: FloatArray, k: int) -> tuple[FloatArray, FloatArray]:
         """Recent deviation of each measured input from the plan: offsets for the culture

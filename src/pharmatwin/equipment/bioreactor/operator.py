@@ -35,16 +35,7 @@ def apply_action(scenario: Scenario, action: Action, at_h: float) -> Scenario:
         )
     elif action.kind == "harvest_shift":
         assert action.value is not None
-        harvest = max(recipe.harvest_h + action.value, at_h + 1.0)
-        feeds = [
-            f.model_copy(update={"end_h": min(f.end_h, harvest)})
-            for f in recipe.feeds
-            if f.start_h < harvest
-        ]
-        boluses = [b for b in recipe.boluses if b.at_h < harvest]
-        recipe = recipe.model_copy(
-            update={"harvest_h": harvest, "feeds": feeds, "boluses": boluses}
-        )
+        recipe = recipe.harvested_at(max(recipe.harvest_h + action.value, at_h + 1.0))
     elif action.kind == "restore":
         assert action.input is not None
         ended = REPAIRS.get(action.input, ())
