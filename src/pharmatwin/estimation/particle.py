@@ -32,12 +32,20 @@ class ParticleSettings:
         discount: Liu-West discount factor delta (0.95-0.99);
             shrinkage a = (3 delta - 1) / (2 delta).
         state_jitter: relative noise added to the states of resampled members.
+        model_error_cv: relative error of the model itself, added in quadrature to each
+            measurement's error in the likelihood. The twin's model is not the plant (parameters
+            it does not estimate differ too); without this allowance the weights collapse onto
+            a few members and the forecasts are overconfident. On 12 nominal batches of the
+            validation study 0.05 raised the coverage of the 90 % titre interval from 31 % to
+            58 % and cut the day-7 error from 7.7 % to 6.3 %; 0.10 widened no further (61 %)
+            and doubled the late-batch error.
     """
 
     gate: float = 4.0
     resample_below: float = 0.5
     discount: float = 0.98
     state_jitter: float = 0.01
+    model_error_cv: float = 0.05
 
 
 class ParticleFilter:
@@ -68,13 +76,14 @@ class ParticleFilter:
                 verdicts.append(Verdict(m, False, "missing value"))
                 continue
             predicted = y[:, self.model.output_index(m.output)]
-            z = _innovation(m, predicted, belief.weights)
+            sd = self._sd(m)
+            z = _innovation(m.value, sd, predicted, belief.weights)
             if abs(z) > self.settings.gate:
                 verdicts.append(
                     Verdict(m, False, f"outlier: {z:+.1f} sd from the twin's prediction", z)
                 )
                 continue
-            log_w = log_w - 0.5 * ((m.value - predicted) / m.sd) ** 2
+            log_w = log_w - 0.5 * ((m.value - predicted) / sd) ** 2
             verdicts.append(Verdict(m, True, "", z))
         weights = np.exp(log_w - log_w.max())
         weights /= weights.sum()
@@ -92,10 +101,16 @@ class ParticleFilter:
             [
                 np.nan
                 if m.is_missing
-                else _innovation(m, y[:, self.model.output_index(m.output)], belief.weights)
+                else _innovation(
+                    m.value, self._sd(m), y[:, self.model.output_index(m.output)], belief.weights
+                )
                 for m in measurements
             ]
         )
+
+    def _sd(self, m: Measurement) -> float:
+        """Error of a measurement against the model: its own and the model's."""
+        return float(np.hypot(m.sd, self.settings.model_error_cv * abs(m.value)))
 
     def widen(self, belief: Belief, factor: float) -> Belief:
         """Spread the states ``factor`` times wider around their weighted mean."""
@@ -126,7 +141,7 @@ class ParticleFilter:
         return belief.with_(x=x, p=p, weights=np.full(n, 1.0 / n))
 
 
-def _innovation(m: Measurement, predicted: FloatArray, weights: FloatArray) -> float:
+def _innovation(value: float, sd: float, predicted: FloatArray, weights: FloatArray) -> float:
     mean = float(weights @ predicted)
     variance = float(weights @ (predicted - mean) ** 2)
-    return (m.value - mean) / float(np.sqrt(variance + m.sd**2))
+    return (value - mean) / float(np.sqrt(variance + sd**2))
