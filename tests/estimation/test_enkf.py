@@ -177,3 +177,22 @@ def test_the_particle_filter_gates_and_skips_like_the_enkf(setup: Setup) -> None
     assert [v.used for v in verdicts] == [False, False]
     assert verdicts[0].reason.startswith("outlier") and verdicts[1].reason == "missing value"
     np.testing.assert_allclose(belief.weights, setup.start.weights)
+
+
+def test_the_particle_filters_model_error_keeps_more_members_alive(setup: Setup) -> None:
+    from pharmatwin.estimation.particle import ParticleFilter, ParticleSettings
+
+    rng = np.random.default_rng(9)
+    belief = schedule_propagator(setup.model, setup.schedule)(setup.start, 72.0)
+    u = np.tile(setup.schedule.inputs_at(72.0), (belief.members, 1))
+    data = lab(setup, 72.0, rng)
+
+    def effective_members(model_error_cv: float) -> float:
+        settings = ParticleSettings(model_error_cv=model_error_cv, resample_below=0.0)
+        pf = ParticleFilter(setup.model, ESTIMATED, settings)
+        updated, _ = pf.update(belief, u, data, np.random.default_rng(0))
+        return 1.0 / float(np.sum(updated.weights**2))
+
+    exact, allowed = effective_members(0.0), effective_members(0.05)
+    assert allowed > 1.5 * exact
+    assert allowed < belief.members  # the data still count
