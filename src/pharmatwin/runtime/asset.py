@@ -26,7 +26,7 @@ class AlarmConfig(StrictData):
     """Alarm policy of an asset's twin (see ``forecasting.alarms``)."""
 
     threshold: float = Field(default=0.5, gt=0, lt=1)
-    persistence_h: float = Field(default=18.0, ge=0, le=240)
+    persistence_h: float = Field(default=24.0, ge=0, le=240)
     certain_above: float = Field(default=0.95, gt=0, le=1)
     clear_below: float = Field(default=0.3, gt=0, lt=1)
 
