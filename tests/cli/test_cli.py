@@ -256,3 +256,17 @@ def test_unknown_scenario_name_is_bad_input() -> None:
     result = run_cli("simulate", "bioreactor", "--scenario", "no-such-thing")
     assert result.returncode == 2
     assert "unknown scenario 'no-such-thing'" in result.stderr and "nominal" in result.stderr
+
+
+def test_twin_study_prints_both_filters_figures() -> None:
+    args = ["twin", "study", "--seeds", "0", "--nominal-seeds", "1", "--members", "20"]
+    result = runner.invoke(app, [*args, "--workers", "1", "--estimator", "both", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert set(document) == {"enkf", "pf"}
+    for figures in document.values():
+        assert figures["batches"] == 1
+        assert set(figures["titre_mape"]) == {"3", "7", "10"}
+        assert 0.0 <= figures["coverage_90"] <= 1.0
+    bad = run_cli("twin", "study", "--estimator", "kalman")
+    assert bad.returncode == 2 and "--estimator: choose enkf, pf or both" in bad.stderr

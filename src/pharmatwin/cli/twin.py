@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from pharmatwin.forecasting.alarms import AlarmSettings
 from pharmatwin.runtime.asset import load_asset
 from pharmatwin.runtime.bioreactor_twin import BioreactorTwin, TwinRun, TwinSettings
 from pharmatwin.runtime.plant_record import PlantRecord
+
+if TYPE_CHECKING:
+    from pharmatwin.runtime.twin_study import BatchScore, StudySummary
 
 twin_app = typer.Typer(help="Run a twin over plant data.", no_args_is_help=True)
 
@@ -151,11 +154,13 @@ def _print(document: dict[str, Any]) -> None:
 @twin_app.command("study")
 def study(
     seeds: int = typer.Option(20, help="Seeds per fault scenario."),
-    nominal_seeds: int = typer.Option(20, help="Seeds of the nominal scenario."),
+    nominal_seeds: int = typer.Option(40, help="Seeds of the nominal scenario."),
     members: int = typer.Option(200, help="Ensemble size of the twin."),
     forecast_every: float = typer.Option(6.0, help="Hours between forecasts."),
     workers: int = typer.Option(2, help="Processes to run batches in."),
-    estimator: str = typer.Option("enkf", help="enkf (ensemble Kalman filter) or pf."),
+    estimator: str = typer.Option(
+        "enkf", help="enkf (ensemble Kalman filter), pf (particle filter) or both."
+    ),
     recovery_seeds: int = typer.Option(
         5, help="Seeds per fault on which the top recommendation is carried out on the plant."
     ),
@@ -178,41 +183,54 @@ def study(
     ):
         if value < low:
             fail(f"{name}: must be at least {low}, got {value}")
-    if estimator not in ("enkf", "pf"):
-        fail(f"--estimator: choose enkf or pf, not {estimator!r}")
+    if estimator not in ("enkf", "pf", "both"):
+        fail(f"--estimator: choose enkf, pf or both, not {estimator!r}")
     asset = load_asset()
-    settings = TwinSettings(
-        members=members,
-        forecast_every_h=forecast_every,
-        alarms=AlarmSettings(**asset.alarms.model_dump()),
-        actions=tuple(asset.actions),
-        estimator="pf" if estimator == "pf" else "enkf",
-    )
     console = Console(stderr=True)
-    scores = run_study(
-        seeds,
-        nominal_seeds,
-        settings,
-        workers=workers,
-        recovery_seeds=recovery_seeds,
-        seed_offset=seed_offset,
-        progress=None
-        if as_json
-        else lambda s: console.print(
-            f"{s.scenario:28s} seed {s.seed}: fails {', '.join(s.failed) or '-'}; "
-            f"first alarm {s.alarm_h:.0f} h"
-            if not math.isnan(s.alarm_h)
-            else f"{s.scenario:28s} seed {s.seed}: fails {', '.join(s.failed) or '-'}; no alarm"
-        ),
-    )
-    summary = summarize(scores)
+    summaries = {}
+    for name in ("enkf", "pf") if estimator == "both" else (estimator,):
+        settings = TwinSettings(
+            members=members,
+            forecast_every_h=forecast_every,
+            alarms=AlarmSettings(**asset.alarms.model_dump()),
+            actions=tuple(asset.actions),
+            estimator="pf" if name == "pf" else "enkf",
+        )
+
+        def show(score: BatchScore, filter_name: str = name) -> None:
+            console.print(_progress(filter_name, score))
+
+        scores = run_study(
+            seeds,
+            nominal_seeds,
+            settings,
+            workers=workers,
+            # with both filters, the recommendations are carried out for the EnKF twin only
+            recovery_seeds=recovery_seeds if name == "enkf" or estimator == "pf" else 0,
+            seed_offset=seed_offset,
+            progress=None if as_json else show,
+        )
+        summaries[name] = summarize(scores)
     if as_json:
-        print(json.dumps(asdict(summary), indent=2))
+        document = {k: asdict(v) for k, v in summaries.items()}
+        print(json.dumps(document if estimator == "both" else document[estimator], indent=2))
         return
+    for name, summary in summaries.items():
+        _print_summary(name, summary)
+
+
+def _progress(estimator: str, s: BatchScore) -> str:
+    alarm = "no alarm" if math.isnan(s.alarm_h) else f"first alarm {s.alarm_h:.0f} h"
+    return (
+        f"{estimator} {s.scenario:28s} seed {s.seed}: fails {', '.join(s.failed) or '-'}; {alarm}"
+    )
+
+
+def _print_summary(estimator: str, summary: StudySummary) -> None:
     out = Console()
     out.print(
-        f"{summary.batches} batches: {summary.passing} meet every specification, "
-        f"{summary.failing} fail one"
+        f"[bold]{estimator.upper()}[/bold]: {summary.batches} batches: {summary.passing} meet "
+        f"every specification, {summary.failing} fail one"
     )
     out.print(
         f"false alarm rate on passing nominal batches: {summary.false_alarm_rate:.1%} "
@@ -231,7 +249,8 @@ def study(
     out.print(
         f"coverage of the 90 % interval of final titre: {summary.coverage_90:.1%} (target 85-95 %)"
     )
-    out.print(
-        f"top recommendation restores compliance in {summary.recovered_share:.0%} of "
-        f"{summary.recoverable} recoverable fault batches (target >= 80 %)"
-    )
+    if summary.recoverable:
+        out.print(
+            f"top recommendation restores compliance in {summary.recovered_share:.0%} of "
+            f"{summary.recoverable} recoverable fault batches (target >= 80 %)"
+        )
