@@ -12,15 +12,23 @@ from rich.console import Console
 from rich.table import Table
 
 from pharmatwin.cli.errors import bad_input, fail
+from pharmatwin.cli.twin_run import run as run_live
 from pharmatwin.forecasting.alarms import AlarmSettings
 from pharmatwin.runtime.asset import load_asset
-from pharmatwin.runtime.bioreactor_twin import BioreactorTwin, TwinRun, TwinSettings
+from pharmatwin.runtime.bioreactor_twin import TwinRun, TwinSettings
 from pharmatwin.runtime.plant_record import PlantRecord
+from pharmatwin.runtime.twin_documents import (
+    alarm_document,
+    fault_document,
+    forecast_document,
+    ranking_document,
+)
 
 if TYPE_CHECKING:
     from pharmatwin.runtime.twin_study import BatchScore, StudySummary
 
 twin_app = typer.Typer(help="Run a twin over plant data.", no_args_is_help=True)
+twin_app.command("run")(run_live)
 
 
 @twin_app.command("replay")
@@ -35,16 +43,8 @@ def replay(
     with bad_input():
         chosen = load_asset(asset)
         record = PlantRecord.from_csv(data)
-    a = chosen.alarms
-    settings = TwinSettings(
-        members=chosen.twin.members,
-        forecast_every_h=chosen.twin.forecast_every_h,
-        seed=chosen.twin.seed,
-        alarms=AlarmSettings(**a.model_dump()),
-        actions=tuple(chosen.actions),
-    )
     with bad_input("--asset"):
-        run = BioreactorTwin(chosen.recipe, settings).replay(record)
+        run = chosen.build_twin().replay(record)
     document = timeline(run, record)
     if as_json:
         print(json.dumps(document, indent=2))
@@ -52,66 +52,13 @@ def replay(
         _print(document)
 
 
-def _num(value: float) -> float | None:
-    return None if math.isnan(value) else round(float(value), 4)
-
-
 def timeline(run: TwinRun, record: PlantRecord) -> dict[str, Any]:
     """The ``--json`` document."""
     return {
-        "alarms": [
-            {
-                "raised_at_h": a.raised_at_h,
-                "spec": a.spec,
-                "probability": round(a.probability, 4),
-                "predicted_violation_h": _num(a.predicted_violation_h),
-                "lead_time_h": _num(a.lead_time_h),
-                "kind": a.kind,
-                "evidence": a.evidence,
-                "cleared_at_h": a.cleared_at_h,
-            }
-            for a in run.alarms
-        ],
-        "sensor_faults": [
-            {
-                "tag": f.tag,
-                "detected_at_h": f.detected_at_h,
-                "bias": round(f.bias, 4),
-                "drift_per_day": round(f.drift_per_day, 4),
-            }
-            for f in run.sensor_faults
-        ],
-        "forecasts": [
-            {
-                "t_h": fc.t,
-                "cqa": {
-                    s.spec.name: {
-                        "p05": _num(s.value_quantiles[0]),
-                        "p50": _num(s.value_quantiles[1]),
-                        "p95": _num(s.value_quantiles[2]),
-                        "p_fail": round(s.p_fail, 4),
-                    }
-                    for s in fc.specs
-                },
-            }
-            for fc in run.forecasts
-        ],
-        "recommendations": [
-            {
-                "t_h": t,
-                "ranked": [
-                    {
-                        "action": r.action,
-                        "p_ok_before": round(r.p_ok_before, 4),
-                        "p_ok_after": round(r.p_ok_after, 4),
-                        "expected_titre_before": round(r.expected_before, 4),
-                        "expected_titre_after": round(r.expected_after, 4),
-                    }
-                    for r in ranked
-                ],
-            }
-            for t, ranked in run.recommendations
-        ],
+        "alarms": [alarm_document(a) for a in run.alarms],
+        "sensor_faults": [fault_document(f) for f in run.sensor_faults],
+        "forecasts": [forecast_document(fc) for fc in run.forecasts],
+        "recommendations": [ranking_document(t, ranked) for t, ranked in run.recommendations],
         "rejected": [{"t_h": r.time_h, "tag": r.tag, "reason": r.reason} for r in record.rejected]
         + [
             {"t_h": t, "tag": tag, "reason": reason} for t, tag, reason in run.rejected_measurements

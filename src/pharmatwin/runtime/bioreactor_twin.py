@@ -14,7 +14,7 @@ Each hour of the batch the twin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -106,8 +106,10 @@ class BioreactorTwin:
         recipe: Recipe,
         settings: TwinSettings | None = None,
         specs: Sequence[Specification] = SPECIFICATIONS,
+        parameters: Mapping[str, float] | None = None,
     ) -> None:
         self.model = ChoFedBatch()
+        self.nominal = self.model.parameter_vector(parameters or {})[0]
         self.recipe = recipe
         self.settings = settings or TwinSettings()
         self.specs = tuple(specs)
@@ -116,73 +118,14 @@ class BioreactorTwin:
 
     def replay(self, record: PlantRecord, until_h: float | None = None) -> TwinRun:
         """Run the twin over ``record`` up to ``until_h`` (default: harvest)."""
-        s = self.settings
-        end = self.plan.t_end if until_h is None else min(until_h, self.plan.t_end)
-        rng = np.random.default_rng(s.seed)
-        start = prior(
-            self.model, self.recipe.initial_state, s.members, rng, parameter_spread=s.prior_spread
-        )
-        measured = _MeasuredInputs(self.model.input_names(), record, self.plan, self.recipe)
-        current = _AsRun(self.model, self.plan)
-        tracker = Tracker(
-            estimator=(
-                EnsembleKalmanFilter(self.model, ESTIMATED, s.enkf)
-                if s.estimator == "enkf"
-                else ParticleFilter(self.model, ESTIMATED)
-            ),
-            propagate=current.propagate,
-            inputs_at=current.inputs_at,
-            belief=start,
-            seed=s.seed,
-        )
-        ph_check = ProbeCheck(
-            PH_PROBE, lab_sd=LAB_BY_TAG[PH_LAB].absolute_sd, threshold=s.ph_bias_threshold
-        )
-        policy = AlarmPolicy(s.alarms)
-        run = TwinRun()
-        lab = sorted(record.lab, key=lambda r: r.available_h)
-        next_lab = 0
-        next_forecast = s.forecast_every_h
-        last_ranking = -np.inf
-        sensor_fault_found = False
-        for hour in np.arange(1.0, np.floor(end) + 1.0):
-            arrived: list[LabResult] = []
-            while next_lab < len(lab) and lab[next_lab].available_h <= hour:
-                arrived.append(lab[next_lab])
-                next_lab += 1
-            sensor_fault_found |= self._check_probe(ph_check, measured, arrived, run, policy)
-            ph_correction = ph_check.correction_at(measured.edges[: int(hour)] + 0.5)
-            current.schedule = measured.schedule(hour, ph_correction)
-            belief = tracker.assimilate(hour, self._measurements(arrived))
-            if hour + 1e-9 >= next_forecast or hour == np.floor(end):
-                fc = forecast(self.model, current.schedule, belief, self.specs)
-                run.forecasts.append(fc)
-                evidence = _evidence(tracker, hour - s.forecast_every_h)
-                raised = policy.observe(fc, evidence)
-                due = (
-                    sensor_fault_found
-                    or any(a.kind == "process" for a in raised)
-                    or (policy.active and hour >= last_ranking + RERANK_H)
-                )
-                if due and s.actions:
-                    last_ranking = hour
-                    sensor_fault_found = False
-                    candidates = {
-                        a.name: measured.schedule(hour, ph_correction, a) for a in s.actions
-                    }
-                    ranked = evaluate(
-                        self.model, belief, self.specs, fc, candidates, rank_by="titre"
-                    )
-                    run.recommendations.append((hour, ranked))
-                next_forecast += s.forecast_every_h
-        run.alarms = policy.timeline
-        run.belief = tracker.belief
-        run.rejected_measurements = [
-            (v.measurement.time_h, v.measurement.tag, v.reason)
-            for v in tracker.verdicts
-            if not v.used
-        ]
-        return run
+        session = self.session(until_h)
+        for hour in session.hours():
+            session.step(hour, record)
+        return session.result()
+
+    def session(self, until_h: float | None = None) -> TwinSession:
+        """A twin that is stepped hour by hour as the data arrive (live operation)."""
+        return TwinSession(self, until_h)
 
     def _measurements(self, results: list[LabResult]) -> list[Measurement]:
         out = []
@@ -228,6 +171,127 @@ class BioreactorTwin:
                     )
                 )
         return found
+
+
+@dataclass
+class StepResult:
+    """What one hour of the twin produced."""
+
+    hour: float
+    forecast: Forecast | None = None
+    alarms: list[Alarm] = field(default_factory=list)
+    sensor_faults: list[SensorFault] = field(default_factory=list)
+    recommendations: list[Recommendation] = field(default_factory=list)
+
+
+class TwinSession:
+    """The twin's state between hours: belief, probe check, alarm policy, what it produced.
+
+    ``step(hour, record)`` needs the record to hold the data up to ``hour`` (laboratory results
+    that arrive later than their hour are taken at the next step); stepping the hours of a
+    complete record one after the other is exactly ``BioreactorTwin.replay``.
+    """
+
+    def __init__(self, twin: BioreactorTwin, until_h: float | None = None) -> None:
+        s = twin.settings
+        self.twin = twin
+        self.end = twin.plan.t_end if until_h is None else min(until_h, twin.plan.t_end)
+        rng = np.random.default_rng(s.seed)
+        start = prior(
+            twin.model,
+            twin.recipe.initial_state,
+            s.members,
+            rng,
+            parameter_spread=s.prior_spread,
+            nominal=twin.nominal,
+        )
+        self.current = _AsRun(twin.model, twin.plan)
+        self.tracker = Tracker(
+            estimator=(
+                EnsembleKalmanFilter(twin.model, ESTIMATED, s.enkf)
+                if s.estimator == "enkf"
+                else ParticleFilter(twin.model, ESTIMATED)
+            ),
+            propagate=self.current.propagate,
+            inputs_at=self.current.inputs_at,
+            belief=start,
+            seed=s.seed,
+        )
+        self.ph_check = ProbeCheck(
+            PH_PROBE, lab_sd=LAB_BY_TAG[PH_LAB].absolute_sd, threshold=s.ph_bias_threshold
+        )
+        self.policy = AlarmPolicy(s.alarms)
+        self.run = TwinRun()
+        self.hour = 0.0
+        self.consumed: set[tuple[str, float]] = set()
+        self.next_forecast = s.forecast_every_h
+        self.last_ranking = -np.inf
+        self.sensor_fault_found = False
+
+    def hours(self) -> list[float]:
+        """The whole hours still to step, up to the end of the batch."""
+        return [float(h) for h in np.arange(self.hour + 1.0, np.floor(self.end) + 1.0)]
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.hour >= np.floor(self.end))
+
+    def step(self, hour: float, record: PlantRecord) -> StepResult:
+        """Advance the twin to whole batch hour ``hour`` (the next one) with ``record``."""
+        if hour != self.hour + 1.0:
+            raise ValueError(f"hour: expected {self.hour + 1.0:g}, got {hour:g}")
+        twin, s = self.twin, self.twin.settings
+        out = StepResult(hour)
+        measured = _MeasuredInputs(twin.names, record, twin.plan, twin.recipe)
+        arrived = [
+            r
+            for r in sorted(record.lab, key=lambda r: (r.available_h, r.sample_h, r.tag))
+            if r.available_h <= hour and (r.tag, r.sample_h) not in self.consumed
+        ]
+        self.consumed.update((r.tag, r.sample_h) for r in arrived)
+        faults_before = len(self.run.sensor_faults)
+        alarms_before = len(self.policy.timeline)
+        self.sensor_fault_found |= twin._check_probe(
+            self.ph_check, measured, arrived, self.run, self.policy
+        )
+        out.sensor_faults = self.run.sensor_faults[faults_before:]
+        ph_correction = self.ph_check.correction_at(measured.edges[: int(hour)] + 0.5)
+        self.current.schedule = measured.schedule(hour, ph_correction)
+        belief = self.tracker.assimilate(hour, twin._measurements(arrived))
+        if hour + 1e-9 >= self.next_forecast or hour == np.floor(self.end):
+            fc = forecast(twin.model, self.current.schedule, belief, twin.specs)
+            self.run.forecasts.append(fc)
+            out.forecast = fc
+            evidence = _evidence(self.tracker, hour - s.forecast_every_h)
+            raised = self.policy.observe(fc, evidence)
+            due = (
+                self.sensor_fault_found
+                or any(a.kind == "process" for a in raised)
+                or (self.policy.active and hour >= self.last_ranking + RERANK_H)
+            )
+            if due and s.actions:
+                self.last_ranking = hour
+                self.sensor_fault_found = False
+                candidates = {a.name: measured.schedule(hour, ph_correction, a) for a in s.actions}
+                ranked = evaluate(twin.model, belief, twin.specs, fc, candidates, rank_by="titre")
+                self.run.recommendations.append((hour, ranked))
+                out.recommendations = ranked
+            self.next_forecast += s.forecast_every_h
+        out.alarms = self.policy.timeline[alarms_before:]
+        self.hour = hour
+        return out
+
+    def result(self) -> TwinRun:
+        """What the twin produced so far."""
+        run = self.run
+        run.alarms = self.policy.timeline
+        run.belief = self.tracker.belief
+        run.rejected_measurements = [
+            (v.measurement.time_h, v.measurement.tag, v.reason)
+            for v in self.tracker.verdicts
+            if not v.used
+        ]
+        return run
 
 
 class _AsRun:
