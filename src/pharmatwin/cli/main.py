@@ -11,6 +11,7 @@ from rich.table import Table
 
 from pharmatwin import __version__
 from pharmatwin.cli.historian import historian_app
+from pharmatwin.cli.plant import plant_app
 from pharmatwin.cli.simulate import simulate_app
 from pharmatwin.cli.twin import twin_app
 from pharmatwin.equipment.bioreactor.scenario import builtin_names, load_scenario
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(twin_app, name="twin")
 app.add_typer(historian_app, name="historian")
+app.add_typer(plant_app, name="plant")
 
 
 @app.command()

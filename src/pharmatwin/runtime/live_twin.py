@@ -126,11 +126,11 @@ class LiveTwin:
         ]
         if not hours:
             return -math.inf
-        if min(hours) >= self.session.end - 1e-6:
-            return math.inf  # every signal has reached harvest
-        complete = math.floor(min(hours) - LAG_H)
-        waited = math.floor(max(hours) - MAX_WAIT_H)
-        return float(max(complete, waited))
+        if min(hours) >= self.session.end - LAG_H:
+            return math.inf  # every signal has reached harvest (the last reading may fall
+            # a sampling period before it)
+        ready = max(min(hours) - LAG_H, max(hours) - MAX_WAIT_H)
+        return float(math.floor(ready)) if math.isfinite(ready) else -math.inf
 
     def _refresh(self) -> _Rows:
         """The batch's samples: all of them the first time, then only the last

@@ -48,10 +48,14 @@ class SourceConfig(StrictData):
     topic: str = "pharmatwin/#"
     client_id: str = "pharmatwin-runtime"
 
-    def item_prefix(self) -> str:
-        """How this source names the virtual plant's tags (the default tag map's sources)."""
+    def item_prefix(self, asset: str) -> str:
+        """How this source names the virtual plant's tags of ``asset`` (the default tag map's
+        sources): OPC UA node ids in the virtual plant's namespace; Sparkplug metrics as
+        ``{device}/{metric}`` with the asset as the device; JSON and files by tag."""
         if self.kind == "opcua":
             return f"nsu={VIRTUAL_PLANT_NAMESPACE};s="
+        if self.kind == "mqtt" and self.format == "sparkplug":
+            return f"{asset}/"
         return ""
 
 

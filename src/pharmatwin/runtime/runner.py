@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,6 +29,10 @@ from pharmatwin.runtime.live_twin import LiveTwin
 from pharmatwin.runtime.plant_config import AssetEntry, PlantConfig, SourceConfig
 
 log = logging.getLogger(__name__)
+
+BEFORE_START = timedelta(seconds=1)
+"""A new tag is backfilled from this long before its batch's start (history reads exclude
+their start time)."""
 
 
 class Connector(Protocol):
@@ -71,7 +76,7 @@ class Runtime:
             )
             historian.start_batch(batch)
             stored = historian.batch(batch.batch_id) or batch
-            prefix = self.config.source(entry.source).item_prefix()
+            prefix = self.config.source(entry.source).item_prefix(entry.asset.name)
             self.twins[entry.asset.name] = LiveTwin(entry.asset, stored, historian, prefix)
         if connect:
             for source in self.config.sources:
@@ -114,7 +119,8 @@ class Runtime:
             self.historian = None
 
     def _mappings(self, entry: AssetEntry) -> list[TagMapping]:
-        return entry.asset.tag_map(self.config.source(entry.source).item_prefix())
+        prefix = self.config.source(entry.source).item_prefix(entry.asset.name)
+        return entry.asset.tag_map(prefix)
 
     def _connector(self, source: SourceConfig, entries: list[AssetEntry]) -> Connector:
         mappings = [m for e in entries for m in self._mappings(e)]
@@ -123,7 +129,13 @@ class Runtime:
         sink = MappedSink(sink_store, TagMap(mappings, source=source.name))
         assert self.historian is not None
         latest = self.historian.latest([m.tag for m in mappings])
-        since = {m.source: latest[m.tag].time for m in mappings if m.tag in latest}
+        # a tag with nothing stored yet is read from the start of its batch, so readings
+        # published before the runtime first connected are backfilled too
+        starts = {m.source: e.batch.start for e in entries for m in self._mappings(e)}
+        since = {
+            m.source: latest[m.tag].time if m.tag in latest else starts[m.source] - BEFORE_START
+            for m in mappings
+        }
         return build_connector(source, sink, [m.source for m in mappings], since)
 
 
@@ -138,9 +150,20 @@ def build_connector(
             source.url, {item: item for item in items}, sink, name=source.name, since=since
         )
     if source.kind == "mqtt":
-        from pharmatwin.connectors.mqtt import MqttSubscriber
+        from pharmatwin.connectors.mqtt import MqttSubscriber, Subscription
 
-        return MqttSubscriber.for_source(source, sink)  # type: ignore[attr-defined,no-any-return]
+        if source.format == "sparkplug":
+            topic = f"spBv1.0/{source.group}/#"
+            return MqttSubscriber(
+                source.url,
+                source.client_id,
+                sink,
+                [Subscription(topic, "sparkplug")],
+                sparkplug_tags=lambda metric: metric.key,
+            )
+        return MqttSubscriber(
+            source.url, source.client_id, sink, [Subscription(source.topic, "json")]
+        )
     if source.kind == "file":
         from pharmatwin.connectors.folder import FolderSource
 
