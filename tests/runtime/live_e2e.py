@@ -37,12 +37,6 @@ MEMBERS = 60
 DEADLINE_S = 300.0
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def write_inputs(folder: Path) -> tuple[Path, Path, str]:
     """The scenario file for the plant, the asset file for the twin, and the batch start."""
     scenario = load_scenario(SCENARIO).model_copy(update={"control_step_min": CONTROL_STEP_MIN})

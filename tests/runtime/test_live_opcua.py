@@ -19,13 +19,13 @@ from tests.runtime.live_e2e import (
     SPEED,
     assert_same_twin,
     expected_readings,
-    free_port,
     live_and_replayed,
     plant_process,
     run_until_finished,
     stored_at_least,
     write_inputs,
 )
+from tests.services.mosquitto import free_port
 
 
 def test_virtual_plant_over_opcua_to_a_live_twin(tmp_path: Path) -> None:
