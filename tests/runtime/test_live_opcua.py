@@ -61,7 +61,7 @@ def test_virtual_plant_over_opcua_to_a_live_twin(tmp_path: Path) -> None:
 def restart(runtime: Runtime) -> Runtime:
     """Stop the runtime, let the plant run on for a few batch hours, start a new one."""
     runtime.stop()
-    time.sleep(2.0)  # 10 batch hours at this speed: the new connector must backfill them
+    time.sleep(2.0)  # 20 batch hours at this speed: the new connector must backfill them
     fresh = Runtime(runtime.config, runtime.db_url)
     fresh.start()
     twin = next(iter(fresh.twins.values()))

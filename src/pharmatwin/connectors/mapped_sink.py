@@ -13,16 +13,24 @@ class MappedSink:
     """Renames and converts samples with a ``TagMap``, quarantines what it cannot map, and
     passes the rest to ``sink``. Thread-safe: connectors may call it from their own threads."""
 
-    def __init__(self, sink: SampleSink, tagmap: TagMap) -> None:
+    def __init__(
+        self,
+        sink: SampleSink,
+        tagmap: TagMap,
+        units: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.sink = sink
         self.tagmap = tagmap
+        self.units = units
+        """The unit the source reports for an item (e.g. a Sparkplug metric's engUnit
+        property), used when a write does not give its own."""
         self._lock = threading.Lock()
 
     def write(
         self, samples: list[Sample], units: Callable[[str], str | None] | None = None
     ) -> WriteResult:
         """Map, convert and store; ``units`` gives the unit the source reported per item."""
-        kept, rejected = self.tagmap.apply(samples, units)
+        kept, rejected = self.tagmap.apply(samples, units or self.units)
         with self._lock:
             if rejected:
                 self.sink.quarantine(rejected)

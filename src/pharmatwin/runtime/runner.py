@@ -154,13 +154,15 @@ def build_connector(
 
         if source.format == "sparkplug":
             topic = f"spBv1.0/{source.group}/#"
-            return MqttSubscriber(
+            subscriber = MqttSubscriber(
                 source.url,
                 source.client_id,
                 sink,
                 [Subscription(topic, "sparkplug")],
                 sparkplug_tags=lambda metric: metric.key,
             )
+            sink.units = subscriber.host.unit  # each metric's engUnit from its birth
+            return subscriber
         return MqttSubscriber(
             source.url, source.client_id, sink, [Subscription(source.topic, "json")]
         )
