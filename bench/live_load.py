@@ -54,18 +54,14 @@ SYNTHETIC: tuple[tuple[str, str, str, float, float], ...] = (
 )
 """Synthetic 1 Hz tags (suffix, unit, description, mean, amplitude): not read by the twin."""
 
-PREFIX = f"nsu={VIRTUAL_PLANT_NAMESPACE};s="
-"""How the runtime's OPC UA source names the nodes (``SourceConfig.item_prefix``)."""
+PREFIX = f"nsu={VIRTUAL_PLANT_NAMESPACE};s="  # the runtime's names (SourceConfig.item_prefix)
 START_UTC = "2026-01-05T06:00:00Z"
 PLANT = "BR01"
 WRITES_PER_YIELD = 100
-DEADLINE_S = 900.0
-"""The server stops waiting for the parent after this long (s)."""
+DEADLINE_S = 900.0  # the server stops waiting for the parent after this long (s)
 
-Reading = tuple[str, float, float, float]
-"""Virtual-plant tag, time_h, available_h, value."""
-Row = tuple[float, int, int, int, float]
-"""Due (s after go), node index, source us, server us, value."""
+Reading = tuple[str, float, float, float]  # virtual-plant tag, time_h, available_h, value
+Row = tuple[float, int, int, int, float]  # due (s after go), node, source us, server us, value
 
 
 @dataclass(frozen=True)
@@ -377,7 +373,10 @@ def run_phase(
 def _expect(conn: Connection, kind: str, timeout_s: float) -> tuple[Any, ...]:
     if not conn.poll(timeout_s):
         raise TimeoutError(f"the load server sent no {kind!r} within {timeout_s:g} s")
-    message: tuple[Any, ...] = conn.recv()
+    try:
+        message: tuple[Any, ...] = conn.recv()
+    except EOFError:
+        raise RuntimeError(f"the load server exited before sending {kind!r}") from None
     if message[0] != kind:
         raise RuntimeError(f"the load server sent {message!r} instead of {kind!r}")
     return message

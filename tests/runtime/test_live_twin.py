@@ -92,3 +92,24 @@ def test_live_twin_matches_replay_and_resumes_after_a_restart(tmp_path: Path) ->
     assert forecasts[-1].data["cqa"]["titre"]["p_fail"] == pytest.approx(
         final_replay.spec("titre").p_fail, abs=1e-4
     )
+
+
+def test_an_hour_is_ready_once_every_signal_is_six_minutes_past_it(tmp_path: Path) -> None:
+    asset = _asset()
+    start = parse_utc(START)
+    batch = Batch("B2", asset.name, asset.recipe.name, start)
+    with open_historian(f"sqlite:///{tmp_path / 'h.db'}") as historian:
+        historian.start_batch(batch)
+        twin = LiveTwin(asset, batch, historian)
+        assert twin.ready_hour() == -np.inf  # nothing stored yet
+
+        def store(tags: list[str], hours: float) -> None:
+            time_us = to_us(start + timedelta(hours=hours))
+            historian.write_columns(tags, np.full(len(tags), time_us), np.ones(len(tags)))
+
+        store(twin.online_tags, 4.1)  # 4.1 h is 4 h and 6 min exactly, in microseconds
+        assert twin.ready_hour() == 4.0
+        store(twin.online_tags[:1], 5.5)  # one signal ahead: the others hold the twin back
+        assert twin.ready_hour() == 4.0
+        store(twin.online_tags[:1], 6.0)  # ... until it is an hour past the next one
+        assert twin.ready_hour() == 5.0

@@ -44,6 +44,9 @@ LAG_H = 0.1
 MAX_WAIT_H = 1.0
 """A signal silent this long past an hour no longer holds the twin back, h."""
 
+US_PER_H = 3_600_000_000
+"""Microseconds in an hour."""
+
 LATE_H = 12.0
 """How late a sample may arrive (behind the newest one) and still reach a running twin, h:
 laboratory titres arrive 6 h after their sample. Later ones are stored, and a restarted twin
@@ -120,17 +123,18 @@ class LiveTwin:
         if self.batch.end is not None:
             return math.inf
         latest = self.store.latest(self.online_tags)
-        hours = [
-            (to_us(latest[t].time) - self.start_us) / 3.6e9 if t in latest else -math.inf
-            for t in self.online_tags
-        ]
-        if not hours:
+        if not latest:
             return -math.inf
-        if min(hours) >= self.session.end - LAG_H:
+        # whole microseconds since the batch start: no floating-point slip at an hour's edge
+        elapsed = [to_us(s.time) - self.start_us for s in latest.values()]
+        slowest = min(elapsed) if len(latest) == len(self.online_tags) else None
+        if slowest is not None and slowest >= round((self.session.end - LAG_H) * US_PER_H):
             return math.inf  # every signal has reached harvest (the last reading may fall
             # a sampling period before it)
-        ready = max(min(hours) - LAG_H, max(hours) - MAX_WAIT_H)
-        return float(math.floor(ready)) if math.isfinite(ready) else -math.inf
+        ready = (max(elapsed) - round(MAX_WAIT_H * US_PER_H)) // US_PER_H
+        if slowest is not None:
+            ready = max(ready, (slowest - round(LAG_H * US_PER_H)) // US_PER_H)
+        return float(ready)
 
     def _refresh(self) -> _Rows:
         """The batch's samples: all of them the first time, then only the last
