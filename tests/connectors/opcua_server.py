@@ -14,19 +14,18 @@ import threading
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from asyncua import ua
 from asyncua.common.node import Node
+from asyncua.server.history import HistoryDict
 from asyncua.server.server import Server
 from asyncua.ua.status_codes import StatusCodes
 
 NAMESPACE = "urn:pharmatwin:test-plant"
 CALL_TIMEOUT_S = 60.0
 """Bound on one call into the server thread, s (generous: the machine may be loaded)."""
-HISTORY_PERIOD = timedelta(days=365 * 100)
-"""asyncua drops history older than this, measured against this machine's clock."""
 
 T = TypeVar("T")
 
@@ -67,6 +66,7 @@ class TestPlantServer:
         self.url = f"opc.tcp://127.0.0.1:{port}"
         self.names = names
         self.history = history
+        self._storage = HistoryDict()
         self.written: list[Written] = []
         self.index = 0
         self._server: Server | None = None
@@ -101,16 +101,19 @@ class TestPlantServer:
         plant = await server.nodes.objects.add_folder(
             ua.NodeId(ua.String("Plant"), ua.Int16(self.index)), f"{self.index}:Plant"
         )
+        if self.history:
+            self._storage = HistoryDict()  # in memory: a restarted server has lost it
+            server.iserver.history_manager.set_storage(self._storage)
         for name in self.names:
             node_id = ua.NodeId(ua.String(name), ua.Int16(self.index))
-            self._nodes[name] = await plant.add_variable(
+            self._nodes[name] = node = await plant.add_variable(
                 node_id, f"{self.index}:{name}", 0.0, ua.VariantType.Double
             )
+            if self.history:
+                await self._historize(node)
             initial = Written(name, -1.0, initial_time, initial_time)
             await self._write(server, initial)
             self.written.append(initial)
-        if self.history:
-            await server.historize_node_data_change(list(self._nodes.values()), HISTORY_PERIOD)
         await server.start()
         self._server = server
 
@@ -170,7 +173,23 @@ class TestPlantServer:
             SourceTimestamp=cast(ua.DateTime, record.source),
             ServerTimestamp=cast(ua.DateTime, record.server),
         )
-        await server.write_attribute_value(self._nodes[record.name].nodeid, datavalue)
+        node_id = self._nodes[record.name].nodeid
+        await server.write_attribute_value(node_id, datavalue)
+        if self.history:
+            await self._storage.save_node_value(node_id, datavalue)
+
+    async def _historize(self, node: Node) -> None:
+        """Keep every written value: asyncua's own historizing records through an internal
+        subscription that can merge two writes close together, so values are saved directly."""
+        await self._storage.new_historized_node(node.nodeid, None, 0)
+        access = ua.AccessLevel.CurrentRead.mask | ua.AccessLevel.HistoryRead.mask
+        for attribute in (ua.AttributeIds.AccessLevel, ua.AttributeIds.UserAccessLevel):
+            await node.write_attribute(
+                attribute, ua.DataValue(ua.Variant(access, ua.VariantType.Byte))
+            )
+        await node.write_attribute(
+            ua.AttributeIds.Historizing, ua.DataValue(ua.Variant(True, ua.VariantType.Boolean))
+        )
 
 
 @contextmanager

@@ -85,11 +85,12 @@ class MemorySink:
             return [e.subject for e in self.events if e.kind == "connector_state"]
 
 
-def wait_until(condition: Callable[[], bool], what: str) -> None:
+def wait_until(condition: Callable[[], bool], what: str | Callable[[], str]) -> None:
     deadline = time.monotonic() + DEADLINE_S
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {DEADLINE_S} s: {what}")
+            text = what() if callable(what) else what
+            raise AssertionError(f"not within {DEADLINE_S} s: {text}")
         time.sleep(0.05)
 
 
@@ -250,7 +251,12 @@ def test_a_restarted_connector_resumes_from_since() -> None:
         assert since == dict.fromkeys(TAGS.values(), T0 + timedelta(seconds=9))
         resumed = OpcUaSource(server.url, node_refs(server), sink, since=since)
         with connector(resumed):
-            wait_until(lambda: len(sink.samples) == 78, "all 78 samples")
+            wait_until(
+                lambda: len(sink.samples) == 78,
+                lambda: (
+                    f"all 78 samples (have {len(sink.samples)}; {resumed.stats}; {sink.events})"
+                ),
+            )
             stats = resumed.stats
         assert stored(sink) == expected(server.written)
         assert stats.backfilled == 3 * 14

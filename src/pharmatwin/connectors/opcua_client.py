@@ -324,11 +324,12 @@ class OpcUaSource:
             await self._resolve(session)
             self._state_event("reconnected" if self._sessions else "connected", session)
             announced = True
-            self._outbox.counts["reconnects"] = self._sessions
             self._sessions += 1
             for tag, time in self._last.items():
                 self._pending.setdefault(tag, time)
             await self._subscribe(session)
+            # counted once subscribed: from then on every change reaches the sink
+            self._outbox.counts["reconnects"] = self._sessions - 1
             waits: list[asyncio.Task[Any]] = [
                 asyncio.create_task(stop.wait()),
                 asyncio.create_task(session.lost.wait()),
