@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,plot,parquet,live]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,plot,parquet,live,service]'
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -23,6 +23,7 @@ from pharmatwin.historian.pgserver import FAST_SETTINGS, find_bindir, start_serv
 __all__ = ["postgres_url", "reset_database"]
 
 TABLES = "tags, samples, batches, events, quarantine, twin_outputs, checkpoints"
+"""The historian's tables; the user store's (users, sessions) are emptied by its own tests."""
 
 
 @pytest.fixture(scope="session")

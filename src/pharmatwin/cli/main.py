@@ -12,8 +12,10 @@ from rich.table import Table
 from pharmatwin import __version__
 from pharmatwin.cli.historian import historian_app
 from pharmatwin.cli.plant import plant_app
+from pharmatwin.cli.serve import serve
 from pharmatwin.cli.simulate import simulate_app
 from pharmatwin.cli.twin import twin_app
+from pharmatwin.cli.user import user_app
 from pharmatwin.equipment.bioreactor.scenario import builtin_names, load_scenario
 
 app = typer.Typer(
@@ -27,6 +29,8 @@ app.add_typer(simulate_app, name="simulate")
 app.add_typer(twin_app, name="twin")
 app.add_typer(historian_app, name="historian")
 app.add_typer(plant_app, name="plant")
+app.add_typer(user_app, name="user")
+app.command("serve")(serve)
 
 
 @app.command()

@@ -27,6 +27,7 @@ EventKind = Literal[
     "connector_gap",
     "connector_state",
     "batch",
+    "twin_config",
 ]
 
 

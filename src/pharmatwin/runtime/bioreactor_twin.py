@@ -281,6 +281,14 @@ class TwinSession:
         self.hour = hour
         return out
 
+    def candidate_schedule(self, record: PlantRecord, action: Action) -> Schedule:
+        """The schedule with ``action`` carried out from the current hour, built as the twin
+        builds its own candidates (inputs measured so far, recent deviations carried on)."""
+        twin = self.twin
+        measured = _MeasuredInputs(twin.names, record, twin.plan, twin.recipe)
+        correction = self.ph_check.correction_at(measured.edges[: int(self.hour)] + 0.5)
+        return measured.schedule(self.hour, correction, action)
+
     def result(self) -> TwinRun:
         """What the twin produced so far."""
         run = self.run

@@ -1,0 +1,1 @@
+"""HTTP routers: thin wrappers over ``pharmatwin.service.services``."""

@@ -1,0 +1,1 @@
+"""Request (``...In``) and response (``...Out``) models of the API."""

@@ -1,0 +1,1 @@
+"""The service layer: what each endpoint does, over the historian, runtime and gmp."""
