@@ -384,6 +384,27 @@ class VirtualPlantServer:
         _log.info("%s set to %g from %g h (asked at %g h)", tag, value, effective, at_h)
         return status(StatusCodes.Good)
 
+    def carry_out(self, action: Action, timeout_s: float = 30.0) -> float:
+        """Carry out ``action`` on the virtual plant from now (thread-safe, for an in-process
+        operator such as the demo's web service); returns the batch hour it takes effect.
+        A setpoint out of range raises ``SetpointRangeError``."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the virtual plant is not running")
+        future = asyncio.run_coroutine_threadsafe(self._queue(action), loop)
+        return future.result(timeout_s)
+
+    async def _queue(self, action: Action) -> float:
+        at_h = max(self._cursor, min(self._clock.now_h(), self.plant.end_h))
+        if action.kind == "setpoint" and action.input is not None and action.value is not None:
+            self.plant.check_setpoint(action.input, action.value, at_h)
+        effective = self.plant.effective_h(at_h)
+        self._pending.append((action, at_h, effective))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._carry_out())
+        _log.info("%s carried out from %g h (asked at %g h)", action.name, effective, at_h)
+        return effective
+
     async def _carry_out(self) -> None:
         """Re-run the plant for each pending action, in order (a few seconds each)."""
         while self._pending:

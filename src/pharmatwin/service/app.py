@@ -29,6 +29,7 @@ from pharmatwin.service.schemas.common import ErrorItem, ErrorOut
 from pharmatwin.service.services.container import Services
 from pharmatwin.service.services.errors import BadInputError, ServiceError
 from pharmatwin.service.settings import ServiceSettings
+from pharmatwin.service.web import pages
 
 PREFIX = "/api"
 _LOCATIONS = ("body", "query", "path", "header", "cookie")
@@ -118,5 +119,6 @@ def create_app(
     app.state.services = services
     for module in (auth, assets, history, twins, alarms, stream):
         app.include_router(module.router, prefix=PREFIX)
+    app.include_router(pages.router)
     _handlers(app)
     return app
