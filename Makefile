@@ -1,4 +1,5 @@
-# The two commands of the README: `make run` (the main job) and `make test` (the whole suite).
+# The two commands of the README: `make run` (the main job: the live demo on http://127.0.0.1:8000)
+# and `make test` (the whole suite).
 # Both create the virtual environment on first use; nothing needs to be installed by hand.
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/pharmatwin simulate bioreactor --scenario nominal --plot pharmatwin-nominal.html
+	$(BIN)/pharmatwin demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

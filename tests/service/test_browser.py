@@ -1,0 +1,88 @@
+"""In a real browser: log in, see the plant and the bioreactor, the chart updating live, the
+alarm appearing, a corrective action evaluated, the alarm acknowledged by an operator and
+refused to a viewer. Screenshots of the main pages go to ``test-artifacts/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.service.browser import (
+    ARTEFACTS,
+    CHROMIUM_ARGS,
+    chromium_or_skip,
+    served_demo,
+)
+
+TIMEOUT_MS = 120_000
+
+
+def _log_in(page: Page, base: str, name: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#login-name", name)
+    page.fill("#login-password", password)
+    page.click("#login-submit")
+    expect(page.get_by_test_id("asset-card").first).to_be_visible(timeout=TIMEOUT_MS)
+
+
+def _points(page: Page) -> int:
+    """Points drawn on the asset page's measured charts."""
+    count = page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-testid=chart-measured]'))
+              .flatMap(c => (c.data || []).map(t => (t.x || []).length))
+              .reduce((a, b) => a + b, 0)"""
+    )
+    return int(count)
+
+
+def test_operator_and_viewer_in_the_dashboard(tmp_path: Path) -> None:
+    chromium = chromium_or_skip()
+    ARTEFACTS.mkdir(exist_ok=True)
+    with (
+        served_demo(f"sqlite:///{tmp_path / 'demo.db'}", speed=7200.0, members=40) as (demo, base),
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(TIMEOUT_MS)
+            _log_in(page, base, "operator", demo.logins["operator"])
+            page.screenshot(path=str(ARTEFACTS / "overview.png"), full_page=True)
+            page.get_by_test_id("asset-card").first.locator("a").first.click()
+            page.wait_for_url(f"{base}/assets/BR01")
+            expect(page.get_by_test_id("chart-measured").first).to_be_visible()
+            before = _points(page)
+            page.wait_for_function(
+                f"""() => Array.from(document.querySelectorAll('[data-testid=chart-measured]'))
+                    .flatMap(c => (c.data || []).map(t => (t.x || []).length))
+                    .reduce((a, b) => a + b, 0) > {before}"""
+            )  # the live stream extends the chart
+            alarm = page.get_by_test_id("alarm-row").first
+            expect(alarm).to_be_visible(timeout=TIMEOUT_MS)
+            page.screenshot(path=str(ARTEFACTS / "asset-alarm.png"), full_page=True)
+            page.get_by_test_id("whatif-action").select_option(index=0)
+            page.get_by_test_id("whatif-evaluate").click()
+            expect(page.get_by_test_id("whatif-p-ok-after")).not_to_be_empty()
+            page.get_by_test_id("ack-comment").first.fill("sparger checked")
+            page.get_by_test_id("ack-button").first.click()
+            expect(page.get_by_test_id("ack-button")).to_have_count(0)
+            page.screenshot(path=str(ARTEFACTS / "asset-acknowledged.png"), full_page=True)
+
+            viewer = browser.new_page()
+            viewer.set_default_timeout(TIMEOUT_MS)
+            _log_in(viewer, base, "viewer", demo.logins["viewer"])
+            viewer.goto(f"{base}/assets/BR01")
+            expect(viewer.get_by_test_id("alarm-row").first).to_be_visible()
+            expect(viewer.get_by_test_id("ack-button")).to_have_count(0)  # not offered
+            refused = viewer.request.post(
+                f"{base}/api/alarms/anything/acknowledge", data={"comment": "seen"}
+            )
+            assert refused.status == 403  # and refused by the API
+            viewer.goto(f"{base}/batches")
+            expect(viewer.get_by_test_id("batch-row").first).to_be_visible()
+            viewer.screenshot(path=str(ARTEFACTS / "batches.png"), full_page=True)
+        finally:
+            browser.close()
