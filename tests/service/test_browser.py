@@ -62,6 +62,11 @@ def test_operator_and_viewer_in_the_dashboard(tmp_path: Path) -> None:
             )  # the live stream extends the chart
             alarm = page.get_by_test_id("alarm-row").first
             expect(alarm).to_be_visible(timeout=TIMEOUT_MS)
+            page.wait_for_function(  # the twin's estimates follow its new beliefs
+                """() => Math.max(0, ...Array.from(
+                      document.querySelectorAll('[data-testid=chart-estimated]'))
+                    .flatMap(c => (c.data || []).map(t => (t.x || []).length))) >= 48"""
+            )
             page.screenshot(path=str(ARTEFACTS / "asset-alarm.png"), full_page=True)
             page.get_by_test_id("whatif-action").select_option(index=0)
             page.get_by_test_id("whatif-evaluate").click()

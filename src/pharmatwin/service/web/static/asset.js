@@ -68,9 +68,20 @@ async function loadSignals() {
     page.measured.set(series.tag, div);
   }
   if (!s.measured.length) measured.append(el("p", { class: "muted" }, "No measured samples."));
+  page.signalsQuery = query;
+  renderEstimated(s.estimated);
+}
+
+/** Redraw the twin's estimated states (after each new forecast: the beliefs have moved on). */
+async function refreshEstimated() {
+  if (page.signalsQuery === undefined) return;
+  const s = await api(`/api/assets/${ENC}/signals${page.signalsQuery}`);
+  renderEstimated(s.estimated);
+}
+
+function renderEstimated(e) {
   const estimated = document.getElementById("estimated-charts");
   estimated.replaceChildren();
-  const e = s.estimated;
   for (const [state, b] of Object.entries(e.states)) {
     const div = chartDiv("estimated", state);
     estimated.append(div);
@@ -330,7 +341,8 @@ function debounce(fn, ms) {
 function connect() {
   const live = document.getElementById("live-state");
   const stream = new EventSource(`/api/stream?asset=${ENC}`);
-  const onForecast = debounce(() => Promise.all([loadForecast(), loadDetail()]), 300);
+  const onForecast = debounce(
+    () => Promise.all([loadForecast(), loadDetail(), refreshEstimated()]), 300);
   const onAlarm = debounce(() => Promise.all([loadAlarms(), loadDetail()]), 300);
   stream.addEventListener("open", () => { live.textContent = "connected"; });
   stream.addEventListener("sample", onSample);
