@@ -52,6 +52,7 @@ def test_assets_show_the_twin_the_forecast_and_the_alarms(world: World) -> None:
     assert asset["batch_id"] == BATCH and asset["batch_state"] == "running"
     assert asset["twin_h"] == twin.session.hour == 109.0
     assert asset["batch_h"] == pytest.approx(110.0)
+    assert asset["phase"] == "growth"  # the recipe's production phase starts at 120 h
     assert asset["forecast_h"] == stored.batch_h == 108.0
     assert asset["p_fail"] == {k: v["p_fail"] for k, v in stored.data["cqa"].items()}
     assert asset["p_fail"]["lactate"] > 0.5

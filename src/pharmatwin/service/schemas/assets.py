@@ -21,7 +21,8 @@ class SpecOut(Out):
 class AssetOut(Out):
     """An asset and where its twin stands.
 
-    ``batch_h``: hours since the current batch started, by its latest sample; ``twin_h``: the
+    ``batch_h``: hours since the current batch started, by its latest sample; ``phase``: the
+    recipe phase at that hour (or the batch's state once it is over); ``twin_h``: the
     last batch hour the twin stepped; ``p_fail``: probability of failing each specification
     in the latest forecast; ``active_alarms``: raised and not cleared.
     """
@@ -32,6 +33,7 @@ class AssetOut(Out):
     batch_id: str | None
     batch_state: str | None
     batch_h: float | None
+    phase: str | None
     twin_h: float | None
     live: bool
     p_fail: dict[str, float]

@@ -10,6 +10,7 @@ from pharmatwin.equipment.bioreactor.scenario import builtin_names, load_scenari
 from pharmatwin.equipment.bioreactor.specs import SPECIFICATIONS
 from pharmatwin.historian.records import Batch, TwinOutput
 from pharmatwin.historian.store import Historian
+from pharmatwin.runtime.asset import Asset
 from pharmatwin.service.context import ServiceContext
 from pharmatwin.service.schemas.assets import (
     AssetDetailOut,
@@ -88,13 +89,15 @@ class AssetService:
             if batch is not None
             else []
         )
+        batch_h = self._batch_h(asset, batch)
         return AssetOut(
             name=asset,
             description=definition.description if definition is not None else "",
             kind=definition.kind if definition is not None else "",
             batch_id=None if batch is None else batch.batch_id,
             batch_state=None if batch is None else batch.state,
-            batch_h=self._batch_h(asset, batch),
+            batch_h=batch_h,
+            phase=_phase(definition, batch, batch_h),
             twin_h=twin_h,
             live=live is not None,
             p_fail={name: float(v["p_fail"]) for name, v in cqa.items()},
@@ -176,3 +179,16 @@ def scenarios() -> tuple[ScenarioOut, ...]:
             )
         )
     return tuple(out)
+
+
+def _phase(definition: Asset | None, batch: Batch | None, batch_h: float | None) -> str | None:
+    """The recipe phase the batch is in at ``batch_h`` (its state once it is over)."""
+    if definition is None or batch is None or batch_h is None:
+        return None
+    if batch.state != "running":
+        return batch.state
+    recipe = definition.recipe
+    if batch_h >= recipe.harvest_h:
+        return "harvest"
+    begun = [p for p in recipe.phases if p.start_h <= batch_h]
+    return max(begun, key=lambda p: p.start_h).name if begun else None

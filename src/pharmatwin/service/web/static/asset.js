@@ -42,7 +42,8 @@ async function loadDetail() {
   document.title = `pharmatwin · ${d.name}`;
   document.getElementById("asset-name").textContent = `${d.name} — ${d.description}`;
   document.getElementById("asset-status").textContent =
-    `${d.batch_state || "idle"} · batch ${d.batch_id || "–"} at ${num(d.batch_h, 1)} h · ` +
+    `${d.batch_state || "idle"} · batch ${d.batch_id || "–"} at ${num(d.batch_h, 1)} h ` +
+    `(${d.phase || "–"}) · ` +
     `twin at ${num(d.twin_h, 1)} h${d.live ? " (live)" : ""} · ${d.active_alarms} active alarm(s)`;
   return d;
 }

@@ -22,6 +22,7 @@ function card(asset) {
         asset.batch_state || "idle", asset.live ? " · twin live" : " · twin not live"),
       el("dt", {}, "Batch"), el("dd", {}, asset.batch_id || "–"),
       el("dt", {}, "Batch hour"), el("dd", { dataset: { testid: "batch-h" } }, `${num(asset.batch_h, 1)} h`),
+      el("dt", {}, "Phase"), el("dd", { dataset: { testid: "phase" } }, asset.phase || "–"),
       el("dt", {}, "Twin at"), el("dd", {}, `${num(asset.twin_h, 1)} h`),
       el("dt", {}, "Forecast at"), el("dd", {}, `${num(asset.forecast_h, 1)} h`)),
     specs.length
