@@ -90,6 +90,9 @@ def test_twin_outputs_are_idempotent_and_sorted_by_time(historian: Historian) ->
     )
     assert len(historian.outputs("cho-twin", "B1")) == 6
     assert historian.outputs("other", "B1") == []
+    newest = historian.latest_output("cho-twin", "B1", "forecast")
+    assert newest is not None and newest.batch_h == 2.0 and newest.data == {"titre": [3.0, 2.0]}
+    assert historian.latest_output("cho-twin", "B3", "forecast") is None
     with pytest.raises(ValueError, match="kind"):
         historian.write_output(TwinOutput("t", "B1", "guess", T0, 0.0, {}))  # type: ignore[arg-type]
 

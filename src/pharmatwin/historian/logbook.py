@@ -190,6 +190,21 @@ class Logbook:
             TwinOutput(tw, b, k, from_us(t), float(h), load_json(d)) for tw, b, k, t, h, d in rows
         ]
 
+    def latest_output(self, twin: str, batch_id: str, kind: str) -> TwinOutput | None:
+        """A twin's newest output of ``kind`` for a batch (one indexed row), or ``None``."""
+        sql = (
+            "SELECT twin, batch_id, kind, time_us, batch_h, data FROM twin_outputs "
+            "WHERE twin = ? AND batch_id = ? AND kind = ? ORDER BY time_us DESC LIMIT 1"
+        )
+        rows = self._backend.read(sql, [twin, batch_id, kind])
+        return next(
+            (
+                TwinOutput(tw, b, k, from_us(t), float(h), load_json(d))
+                for tw, b, k, t, h, d in rows
+            ),
+            None,
+        )
+
     # checkpoints --------------------------------------------------------------------------
 
     def set_checkpoint(self, name: str, data: dict[str, Any]) -> None:

@@ -70,8 +70,7 @@ class AssetService:
     def latest_forecast(self, asset: str, batch: Batch | None) -> TwinOutput | None:
         if batch is None:
             return None
-        outputs = self.historian.outputs(twin_name(asset), batch.batch_id, "forecast")
-        return outputs[-1] if outputs else None
+        return self.historian.latest_output(twin_name(asset), batch.batch_id, "forecast")
 
     def summary(self, asset: str) -> AssetOut:
         """Where ``asset`` stands (see ``AssetOut``)."""
@@ -79,10 +78,10 @@ class AssetService:
         live = self.context.live_twin(asset)
         batch = current_batch(self.historian, asset)
         forecast = self.latest_forecast(asset, batch)
-        beliefs = [] if batch is None else self.historian.outputs(twin_name(asset), batch.batch_id)
         twin_h = live.session.hour if live is not None else None
-        if twin_h is None:
-            twin_h = max((o.batch_h for o in beliefs if o.kind == "belief"), default=None)
+        if twin_h is None and batch is not None:
+            belief = self.historian.latest_output(twin_name(asset), batch.batch_id, "belief")
+            twin_h = None if belief is None else belief.batch_h
         cqa = forecast.data.get("cqa", {}) if forecast is not None else {}
         active = (
             AlarmService(self.historian).alarms(asset, batch.batch_id, active=True)
