@@ -27,10 +27,12 @@ def _log_in(page: Page, base: str, name: str, password: str) -> None:
 
 
 def _points(page: Page) -> int:
-    """Points drawn on the asset page's measured charts."""
+    """Points of measurements drawn on the asset page's measured charts (not the twin's
+    estimates overlaid on them)."""
     count = page.evaluate(
         """() => Array.from(document.querySelectorAll('[data-testid=chart-measured]'))
-              .flatMap(c => (c.data || []).map(t => (t.x || []).length))
+              .flatMap(c => (c.data || []).filter(t => t.meta !== 'estimate')
+                                          .map(t => (t.x || []).length))
               .reduce((a, b) => a + b, 0)"""
     )
     return int(count)
@@ -57,9 +59,18 @@ def test_operator_and_viewer_in_the_dashboard(tmp_path: Path) -> None:
             before = _points(page)
             page.wait_for_function(
                 f"""() => Array.from(document.querySelectorAll('[data-testid=chart-measured]'))
-                    .flatMap(c => (c.data || []).map(t => (t.x || []).length))
+                    .flatMap(c => (c.data || []).filter(t => t.meta !== 'estimate')
+                                                .map(t => (t.x || []).length))
                     .reduce((a, b) => a + b, 0) > {before}"""
             )  # the live stream extends the chart
+            page.wait_for_function(  # the glucose assay beside the twin's estimate of it
+                """() => {
+                  const c = document.querySelector(
+                    '[data-testid=chart-measured][data-name="BR01.GLC.LAB"]');
+                  return c !== null && c.dataset.estimate === 'glucose' && (c.data || [])
+                    .some(t => t.meta === 'estimate' && (t.x || []).length > 0);
+                }"""
+            )
             alarm = page.get_by_test_id("alarm-row").first
             expect(alarm).to_be_visible(timeout=TIMEOUT_MS)
             page.wait_for_function(  # the twin's estimates follow its new beliefs

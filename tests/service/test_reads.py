@@ -85,6 +85,35 @@ def test_signals_are_binned_measurements_beside_the_twin_estimates(world: World)
     assert estimated["states"]["Xv"]["mean"][0] == beliefs[0].data["states"]["Xv"]["mean"]
 
 
+def test_each_assay_is_paired_with_the_twin_estimate_of_it(world: World) -> None:
+    body = world.client.get(
+        "/api/assets/BR01/signals",
+        params={"start": START, "every": "PT1H"},
+        headers=auth(world, "viewer"),
+    ).json()
+    pairs = body["estimates"]
+    assert pairs["BR01.GLC.LAB"] == "glucose" and pairs["BR01.WT401.PV"] == "volume"
+    assert "BR01.TT101.PV" not in pairs  # temperature is an input the twin takes, not predicts
+    outputs, states = body["estimated"]["outputs"], body["estimated"]["states"]
+    assert set(pairs.values()) <= set(outputs)
+    # volume is the state V read directly; titre is the product state in g/L
+    assert outputs["volume"]["mean"] == states["V"]["mean"]
+    titre = np.array(outputs["titre"]["mean"][-5:])
+    assert titre == pytest.approx(np.array(states["mAb"]["mean"][-5:]) / 1000.0, rel=1e-3)
+    band = outputs["glucose"]
+    assert all(
+        lo <= m <= hi for lo, m, hi in zip(band["p05"], band["mean"], band["p95"], strict=True)
+    )
+    # the estimate tracks the assay: at the last glucose result the twin has seen, within 10 %
+    # (assay error 3 %; a twin that lost the batch is off by far more)
+    hours = np.array(body["estimated"]["batch_h"])
+    t = world.table
+    glucose = (t.tag == "BR01.GLC.LAB") & (t.available_h <= hours[-1])
+    last_h, last_value = float(t.time_h[glucose][-1]), float(t.value[glucose][-1])
+    k = int(np.argmin(np.abs(hours - (last_h + 1.0))))  # the belief after the result arrived
+    assert band["mean"][k] == pytest.approx(last_value, rel=0.10)
+
+
 def test_forecast_is_the_stored_document_with_the_live_band(world: World) -> None:
     body = world.client.get("/api/assets/BR01/forecast", headers=auth(world, "viewer")).json()
     with open_historian(world.url) as h:

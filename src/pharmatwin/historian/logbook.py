@@ -177,14 +177,25 @@ class Logbook:
         )
         self._backend.write(lambda tx: tx.run(sql, (*row, data)))
 
-    def outputs(self, twin: str, batch_id: str, kind: str | None = None) -> list[TwinOutput]:
-        """A twin's outputs for a batch (of one kind, if given), by time."""
+    def outputs(
+        self,
+        twin: str,
+        batch_id: str,
+        kind: str | None = None,
+        after: datetime | None = None,
+    ) -> list[TwinOutput]:
+        """A twin's outputs for a batch (of one kind, if given; later than ``after``, if
+        given), by time. Outputs are written once and never changed, so a reader may keep
+        what it has and ask only for what is newer."""
         sql = "SELECT twin, batch_id, kind, time_us, batch_h, data FROM twin_outputs "
         sql += "WHERE twin = ? AND batch_id = ?"
         params: list[object] = [twin, batch_id]
         if kind is not None:
             sql += " AND kind = ?"
             params.append(kind)
+        if after is not None:
+            sql += " AND time_us > ?"
+            params.append(to_us(after))
         rows = self._backend.read(sql + " ORDER BY time_us, kind", params)
         return [
             TwinOutput(tw, b, k, from_us(t), float(h), load_json(d)) for tw, b, k, t, h, d in rows

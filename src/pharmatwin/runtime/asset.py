@@ -15,7 +15,7 @@ from pharmatwin.core.recipe import Recipe, StrictData
 from pharmatwin.core.specs import Specification
 from pharmatwin.equipment.bioreactor.model import ChoFedBatch
 from pharmatwin.equipment.bioreactor.scenario import read_recipe
-from pharmatwin.equipment.bioreactor.sensors import AT_LINE, ONLINE
+from pharmatwin.equipment.bioreactor.sensors import AT_LINE, ONLINE, model_output_read_by
 from pharmatwin.equipment.bioreactor.specs import SPECIFICATIONS
 from pharmatwin.forecasting.alarms import AlarmSettings
 from pharmatwin.runtime.bioreactor_twin import BioreactorTwin, TwinSettings
@@ -100,6 +100,16 @@ class Asset(StrictData):
         """The asset's tag map, or the virtual plant's tags renamed for this asset (see
         ``default_tags``)."""
         return list(self.tags) or default_tags(self.name, source_prefix)
+
+    def estimated_outputs(self) -> dict[str, str]:
+        """Historian tag -> the twin's model output that predicts what the tag reads (only
+        tags whose signal is an output of the model: assays, weight)."""
+        out = {}
+        for mapping in self.tag_map():
+            output = model_output_read_by(mapping.signal) if mapping.signal else None
+            if output is not None:
+                out[mapping.tag] = output
+        return out
 
 
 def default_tags(asset: str, source_prefix: str = "") -> list[TagMapping]:

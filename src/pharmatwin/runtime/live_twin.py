@@ -183,7 +183,12 @@ class LiveTwin:
                 kind="belief",
                 time=self._at(result.hour),
                 batch_h=result.hour,
-                data=belief_document(self.twin.model, belief, ESTIMATED),
+                data=belief_document(
+                    self.twin.model,
+                    belief,
+                    ESTIMATED,
+                    self.session.current.inputs_at(belief.t),
+                ),
             )
         )
         if result.forecast is not None:

@@ -9,8 +9,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from pharmatwin.core.belief import Belief
 from pharmatwin.core.model import Model
+from pharmatwin.core.types import FloatArray
 from pharmatwin.estimation.sensor_check import SensorFault
 from pharmatwin.forecasting.alarms import Alarm
 from pharmatwin.forecasting.forecast import Forecast
@@ -76,14 +79,18 @@ def ranking_document(t_h: float, ranked: list[Recommendation]) -> dict[str, Any]
     }
 
 
-def belief_document(model: Model, belief: Belief, parameters: tuple[str, ...]) -> dict[str, Any]:
-    """Weighted mean and 5/95 % of every state and of the estimated parameters."""
+def belief_document(
+    model: Model, belief: Belief, parameters: tuple[str, ...], inputs: FloatArray | None = None
+) -> dict[str, Any]:
+    """Weighted mean and 5/95 % of every state and of the estimated parameters; with the
+    ``inputs`` in force at the belief's time (``(n_inputs,)``), also of every model output —
+    the twin's estimate of what each sensor or assay should read."""
     x = belief.quantiles(belief.x, (0.05, 0.95))
     mean_x = belief.mean_state()
     cols = [model.parameter_index(n) for n in parameters]
     p = belief.quantiles(belief.p[:, cols], (0.05, 0.95))
     mean_p = belief.weights @ belief.p[:, cols]
-    return {
+    document: dict[str, Any] = {
         "t_h": belief.t,
         "states": {
             name: {"mean": number(mean_x[j]), "p05": number(x[0, j]), "p95": number(x[1, j])}
@@ -94,3 +101,13 @@ def belief_document(model: Model, belief: Belief, parameters: tuple[str, ...]) -
             for k, name in enumerate(parameters)
         },
     }
+    if inputs is not None:
+        u = np.broadcast_to(inputs, (belief.x.shape[0], len(model.inputs)))
+        y = model.measure(belief.x, np.ascontiguousarray(u), belief.p)
+        band = belief.quantiles(y, (0.05, 0.95))
+        mean_y = belief.weights @ y
+        document["outputs"] = {
+            name: {"mean": number(mean_y[j]), "p05": number(band[0, j]), "p95": number(band[1, j])}
+            for j, name in enumerate(model.output_names())
+        }
+    return document

@@ -16,6 +16,8 @@ class ServiceSettings(BaseSettings):
         session_ttl_h: how long a login session stays valid, h.
         host, port: the address uvicorn listens on.
         stream_poll_s: how often the live stream polls the historian, s.
+        signals_reuse_s: identical signal requests within this many seconds share one answer
+            (0: never), s.
     """
 
     model_config = SettingsConfigDict(env_prefix="PHARMATWIN_", extra="ignore")
@@ -25,3 +27,4 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     stream_poll_s: float = Field(default=0.5, gt=0, le=60)
+    signals_reuse_s: float = Field(default=2.0, ge=0, le=60)

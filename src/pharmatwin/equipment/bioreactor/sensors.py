@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pharmatwin.core.types import FloatArray, column
+from pharmatwin.equipment.bioreactor.model import ChoFedBatch
 
 
 @dataclass(frozen=True)
@@ -151,3 +152,18 @@ AT_LINE: tuple[AtLineAssay, ...] = (
     AtLineAssay("BR01.PH.LAB", "pH", "pH", absolute_sd=0.02, delay_h=0.25),
 )
 """At-line and off-line assays on each daily sample."""
+
+_OUTPUT_OF_SOURCE = {"V": "volume"}
+"""Sources that are states of the model but read through a differently named output."""
+
+
+def model_output_read_by(tag: str) -> str | None:
+    """The CHO model output an instrument or assay ``tag`` reads (``BR01.GLC.LAB`` ->
+    ``glucose``, ``BR01.WT401.PV`` -> ``volume``), or None if the model has no such output
+    (temperature, pH, DO and totalizers are inputs the twin takes, not outputs it predicts)."""
+    sources = {s.tag: s.source for s in ONLINE} | {a.tag: a.source for a in AT_LINE}
+    source = sources.get(tag)
+    if source is None:
+        return None
+    name = _OUTPUT_OF_SOURCE.get(source, source)
+    return name if name in ChoFedBatch.output_names() else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from pharmatwin.core.actions import Action
 from pharmatwin.gmp.users import Session
@@ -49,8 +49,10 @@ def get_asset(asset: str, request: Request, _: Viewer) -> AssetDetailOut:
     "/{asset}/signals",
     summary="Measured and estimated signals",
     description="The asset's measured tags over [start, end) (one aggregate mean per `every` "
-    "when given, e.g. `PT1H` or seconds) beside the twin's estimated states from its stored "
-    "beliefs (mean, 5 % and 95 %).",
+    "when given, e.g. `PT1H` or seconds) beside the twin's estimates from its stored "
+    "beliefs (mean, 5 % and 95 % of each state and model output); `estimates` names the "
+    "output that predicts each measured tag. Identical requests within 2 s share one answer.",
+    response_model=SignalsOut,
 )
 def signals(
     asset: str,
@@ -60,10 +62,18 @@ def signals(
     start: datetime | None = None,
     end: datetime | None = None,
     every: Every | None = None,
-) -> SignalsOut:
+) -> Response:
     svc = services(request)
     svc.assets.require(asset)
-    return svc.history.signals(asset, svc.assets.tags_of(asset), start, end, every)
+    body = svc.history.signals_json(
+        asset,
+        svc.assets.tags_of(asset),
+        start,
+        end,
+        every,
+        estimates=svc.assets.estimated_outputs(asset),
+    )
+    return Response(body, media_type="application/json")  # serialized once per shared answer
 
 
 @router.get(

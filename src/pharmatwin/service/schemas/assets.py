@@ -88,19 +88,24 @@ class Band(Out):
 
 
 class EstimatedOut(Out):
-    """The twin's estimates over time (from its stored beliefs): each state's mean and
-    5/95 %."""
+    """The twin's estimates over time (from its stored beliefs): the mean and 5/95 % of each
+    state and of each model output (what each instrument or assay should read)."""
 
     batch_id: str | None
     times: list[UtcTime]
     batch_h: list[float]
     states: dict[str, Band]
+    outputs: dict[str, Band]
 
 
 class SignalsOut(Out):
+    """Measured series, the twin's estimates, and which output estimates which measured tag
+    (``estimates``: tag -> key of ``estimated.outputs``)."""
+
     asset: str
     measured: list[SeriesOut]
     estimated: EstimatedOut
+    estimates: dict[str, str]
 
 
 class ForecastBand(Out):

@@ -61,6 +61,11 @@ class AssetService:
             if t.asset == asset or (not t.asset and t.name.startswith(f"{asset}."))
         ]
 
+    def estimated_outputs(self, asset: str) -> dict[str, str]:
+        """Measured tag -> the twin's output that predicts it (empty without a definition)."""
+        definition = self.context.asset(asset)
+        return {} if definition is None else definition.estimated_outputs()
+
     def specifications(self, asset: str) -> list[Specification]:
         definition = self.context.asset(asset)
         if definition is not None and definition.specifications:

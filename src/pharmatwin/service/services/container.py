@@ -49,7 +49,7 @@ class Services:
             auth=AuthService(users),
             assets=AssetService(historian, context),
             batches=BatchService(historian),
-            history=HistoryService(historian),
+            history=HistoryService(historian, settings.signals_reuse_s),
             twins=TwinService(historian, context),
             alarms=AlarmService(historian),
             whatif=WhatIfService(context),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import get_args
 
 from pharmatwin.historian.queries import How
-from pharmatwin.historian.records import from_us
+from pharmatwin.historian.records import TwinOutput, from_us
 from pharmatwin.historian.store import Historian
 from pharmatwin.service.schemas.assets import Band, EstimatedOut, SeriesOut, SignalsOut, TagOut
 from pharmatwin.service.schemas.common import finite
@@ -14,11 +17,36 @@ from pharmatwin.service.services.batches import current_batch, twin_name
 from pharmatwin.service.services.errors import BadInputError, NotFoundError
 
 ONE_US = timedelta(microseconds=1)
+BELIEF_BATCHES = 8
+"""Batches whose beliefs are kept in memory (the most recently read)."""
+MAX_FLIGHTS = 256
+"""Per-query locks kept before the idle ones are dropped."""
+
+
+@dataclass
+class _Answer:
+    """A signals answer computed at ``at`` (monotonic s), and its JSON once asked for."""
+
+    at: float
+    answer: SignalsOut
+    _json: bytes | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def json(self) -> bytes:
+        with self._lock:
+            if self._json is None:
+                self._json = self.answer.model_dump_json().encode()
+            return self._json
 
 
 class HistoryService:
-    def __init__(self, historian: Historian) -> None:
+    def __init__(self, historian: Historian, reuse_s: float = 2.0) -> None:
         self.historian = historian
+        self.reuse_s = reuse_s
+        self._lock = threading.Lock()
+        self._beliefs: dict[tuple[str, str], list[TwinOutput]] = {}
+        self._answers: dict[tuple[object, ...], _Answer] = {}
+        self._flights: dict[tuple[object, ...], threading.Lock] = {}
 
     def tags(self) -> list[TagOut]:
         return [
@@ -72,6 +100,25 @@ class HistoryService:
             values=[finite(v) for v in values.tolist()],
         )
 
+    def beliefs(self, twin: str, batch_id: str) -> list[TwinOutput]:
+        """Every stored belief of ``twin`` for a batch, by time. Beliefs are never changed once
+        written, so the ones already read are kept and only newer ones are fetched."""
+        key = (twin, batch_id)
+        with self._lock:
+            known = self._beliefs.get(key, [])
+        newer = self.historian.outputs(
+            twin, batch_id, "belief", after=known[-1].time if known else None
+        )
+        if not newer:
+            return known
+        merged = known + newer
+        with self._lock:
+            self._beliefs.pop(key, None)
+            self._beliefs[key] = merged
+            while len(self._beliefs) > BELIEF_BATCHES:
+                self._beliefs.pop(next(iter(self._beliefs)))
+        return merged
+
     def signals(
         self,
         asset: str,
@@ -79,27 +126,79 @@ class HistoryService:
         start: datetime | None,
         end: datetime | None,
         every: timedelta | None,
+        *,
+        estimates: dict[str, str] | None = None,
     ) -> SignalsOut:
-        """The asset's measured tags and its twin's estimated states over the same window
-        (the current batch's beliefs)."""
+        """The asset's measured tags and its twin's estimates over the same window (the
+        current batch's beliefs): every state, and every model output; ``estimates`` maps a
+        measured tag to the output that predicts it. Identical requests within
+        ``reuse_s`` seconds share one answer (dashboards poll the same view)."""
+        return self._shared(asset, tags, start, end, every, estimates or {}).answer
+
+    def signals_json(
+        self,
+        asset: str,
+        tags: list[str],
+        start: datetime | None,
+        end: datetime | None,
+        every: timedelta | None,
+        *,
+        estimates: dict[str, str] | None = None,
+    ) -> bytes:
+        """``signals`` as JSON, serialized once per shared answer (a 14-day batch is ~1 MB)."""
+        return self._shared(asset, tags, start, end, every, estimates or {}).json()
+
+    def _shared(  # noqa: PLR0917 - the query's fields, as in signals()
+        self,
+        asset: str,
+        tags: list[str],
+        start: datetime | None,
+        end: datetime | None,
+        every: timedelta | None,
+        estimates: dict[str, str],
+    ) -> _Answer:
+        key = (asset, tuple(tags), start, end, every, tuple(sorted(estimates.items())))
+        with self._lock:
+            flight = self._flights.setdefault(key, threading.Lock())
+        with flight:  # one computation per query at a time; the others wait and share it
+            with self._lock:
+                hit = self._answers.get(key)
+            if hit is not None and time.monotonic() - hit.at < self.reuse_s:
+                return hit
+            answer = _Answer(
+                time.monotonic(),
+                self._signals(
+                    asset, tags=tags, start=start, end=end, every=every, estimates=estimates
+                ),
+            )
+            with self._lock:
+                self._answers = {
+                    k: v for k, v in self._answers.items() if answer.at - v.at < self.reuse_s
+                }
+                if self.reuse_s > 0:
+                    self._answers[key] = answer
+                if len(self._flights) > MAX_FLIGHTS:
+                    self._flights = {k: v for k, v in self._flights.items() if v.locked()}
+        return answer
+
+    def _signals(
+        self,
+        asset: str,
+        *,
+        tags: list[str],
+        start: datetime | None,
+        end: datetime | None,
+        every: timedelta | None,
+        estimates: dict[str, str],
+    ) -> SignalsOut:
         measured = [self.series(tag, start, end, every) for tag in tags]
         batch = current_batch(self.historian, asset)
-        beliefs = (
-            []
-            if batch is None
-            else self.historian.outputs(twin_name(asset), batch.batch_id, "belief")
-        )
+        beliefs = [] if batch is None else self.beliefs(twin_name(asset), batch.batch_id)
         beliefs = [
             b
             for b in beliefs
             if (start is None or b.time >= start) and (end is None or b.time < end)
         ]
-        states: dict[str, dict[str, list[float | None]]] = {}
-        for b in beliefs:
-            for name, stats in b.data.get("states", {}).items():
-                row = states.setdefault(name, {"mean": [], "p05": [], "p95": []})
-                for key in row:
-                    row[key].append(stats.get(key))
         return SignalsOut(
             asset=asset,
             measured=measured,
@@ -107,6 +206,25 @@ class HistoryService:
                 batch_id=None if batch is None else batch.batch_id,
                 times=[b.time for b in beliefs],
                 batch_h=[b.batch_h for b in beliefs],
-                states={name: Band(**row) for name, row in states.items()},
+                states=_bands(beliefs, "states"),
+                outputs=_bands(beliefs, "outputs"),
             ),
+            estimates={tag: out for tag, out in estimates.items() if tag in tags},
         )
+
+
+def _bands(beliefs: list[TwinOutput], section: str) -> dict[str, Band]:
+    """Mean and 5-95 % of each variable in ``section`` of the belief documents, over time
+    (``None`` where a belief lacks the variable: documents stored before it was added)."""
+    names: dict[str, None] = {}
+    for b in beliefs:
+        names.update(dict.fromkeys(b.data.get(section, {})))
+    out = {}
+    for name in names:
+        rows = [b.data.get(section, {}).get(name, {}) for b in beliefs]
+        out[name] = Band(
+            mean=[r.get("mean") for r in rows],
+            p05=[r.get("p05") for r in rows],
+            p95=[r.get("p95") for r in rows],
+        )
+    return out

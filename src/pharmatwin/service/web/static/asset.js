@@ -61,12 +61,8 @@ async function loadSignals() {
   for (const series of s.measured) {
     const div = chartDiv("measured", series.tag);
     measured.append(div);
-    const label = series.every_s ? `${series.every_s / 60}-min mean` : "samples";
-    plot(div, [
-      { x: series.times, y: series.values, mode: "lines", name: label, line: { color: "#1f5fbf" } },
-      { x: [], y: [], mode: "lines", name: "live", line: { color: "#0a8f5a" } },
-    ], { title: { text: `${series.tag} (${series.unit})`, font: { size: 13 } } });
     page.measured.set(series.tag, div);
+    drawMeasured(div, series, s);
   }
   if (!s.measured.length) measured.append(el("p", { class: "muted" }, "No measured samples."));
   page.signalsQuery = query;
@@ -77,7 +73,41 @@ async function loadSignals() {
 async function refreshEstimated() {
   if (page.signalsQuery === undefined) return;
   const s = await api(`/api/assets/${ENC}/signals${page.signalsQuery}`);
+  for (const series of s.measured) {
+    const div = page.measured.get(series.tag);
+    if (div) window.Plotly.deleteTraces(div, estimateTraceIndexes(div));
+    if (div) window.Plotly.addTraces(div, estimateTraces(series.tag, s));
+  }
   renderEstimated(s.estimated);
+}
+
+/** The twin's estimate of what `tag` reads (5–95 % band and mean), or no traces. */
+function estimateTraces(tag, s) {
+  const output = s.estimates[tag];
+  const b = output && s.estimated.outputs[output];
+  if (!b) return [];
+  return band(s.estimated.times, b.p05, b.p95, b.mean, `twin ${output}`, "#b35900")
+    .map((t) => ({ ...t, meta: "estimate" }));
+}
+
+function estimateTraceIndexes(div) {
+  return div.data.map((t, i) => (t.meta === "estimate" ? i : -1)).filter((i) => i >= 0);
+}
+
+/** A measured tag's chart: binned means, live samples (trace 1), and the twin's estimate. */
+function drawMeasured(div, series, s) {
+  const label = series.every_s ? `${series.every_s / 60}-min mean` : "samples";
+  const output = s.estimates[series.tag];
+  const estimated = output && s.estimated.outputs[output] ? " vs twin estimate" : "";
+  // Laboratory results fill few bins: show them as points, not invisible one-bin lines.
+  const sparse = series.values.filter((v) => v !== null).length * 4 < series.values.length;
+  const mode = sparse ? "markers" : "lines";
+  plot(div, [
+    { x: series.times, y: series.values, mode, name: label, line: { color: "#1f5fbf" }, marker: { size: 5 } },
+    { x: [], y: [], mode, name: "live", line: { color: "#0a8f5a" }, marker: { size: 5 } },
+    ...estimateTraces(series.tag, s),
+  ], { title: { text: `${series.tag} (${series.unit})${estimated}`, font: { size: 13 } } });
+  div.dataset.estimate = output || "";
 }
 
 function renderEstimated(e) {
