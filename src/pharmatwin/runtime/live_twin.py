@@ -17,6 +17,7 @@ the historian stores once (all twin outputs and events are idempotent).
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -92,6 +93,8 @@ class LiveTwin:
         self.online_tags = [m.tag for m in mappings if (m.signal or m.tag) in online]
         self.start_us = to_us(batch.start)
         self._rows: _Rows | None = None
+        self.stepping = threading.Lock()
+        """Held while the session steps an hour: readers (what-if) take a consistent view."""
         resumed = store.checkpoint(self.checkpoint_name)
         self.resumed_from_h = float(resumed["hour"]) if resumed else 0.0
 
@@ -110,7 +113,8 @@ class LiveTwin:
         record = self.record(self._refresh())
         results = []
         for hour in hours:
-            result = self.session.step(hour, record)
+            with self.stepping:
+                result = self.session.step(hour, record)
             self._write(result)
             results.append(result)
         self.store.set_checkpoint(

@@ -37,17 +37,19 @@ def check_action(live: LiveTwin, action: Action) -> None:
 def evaluate_action(live: LiveTwin, action: Action) -> tuple[float, int, Recommendation]:
     """The forecast effect of ``action`` on ``live``'s belief now: (hour, members, result)."""
     session = live.session
-    belief = session.tracker.belief
-    hour = session.hour
-    if hour < 1.0 or belief.t != hour:
-        raise UnavailableError(f"asset {live.asset.name}: the twin has not stepped an hour yet")
-    if session.finished:
-        raise UnavailableError(f"asset {live.asset.name}: the batch is finished")
     check_action(live, action)
     twin = live.twin
     frame = live.store.batch_samples(live.batch.batch_id, list(live.signal_of))
-    candidate = session.candidate_schedule(live.record(frame), action)
-    baseline = session.current.schedule
+    record = live.record(frame)
+    with live.stepping:  # belief, hour and schedules of one and the same step
+        belief = session.tracker.belief
+        hour = session.hour
+        if hour < 1.0 or belief.t != hour:
+            raise UnavailableError(f"asset {live.asset.name}: the twin has not stepped an hour yet")
+        if session.finished:
+            raise UnavailableError(f"asset {live.asset.name}: the batch is finished")
+        candidate = session.candidate_schedule(record, action)
+        baseline = session.current.schedule
     ranked = evaluate(
         twin.model, belief, twin.specs, baseline, {action.name: candidate}, rank_by=RANK_BY
     )
