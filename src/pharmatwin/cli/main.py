@@ -12,6 +12,7 @@ from rich.table import Table
 from pharmatwin import __version__
 from pharmatwin.cli.demo import demo
 from pharmatwin.cli.historian import historian_app
+from pharmatwin.cli.lyo import lyo_app
 from pharmatwin.cli.plant import plant_app
 from pharmatwin.cli.serve import serve
 from pharmatwin.cli.simulate import simulate_app
@@ -31,6 +32,7 @@ app.add_typer(twin_app, name="twin")
 app.add_typer(historian_app, name="historian")
 app.add_typer(plant_app, name="plant")
 app.add_typer(user_app, name="user")
+app.add_typer(lyo_app, name="lyo")
 app.command("serve")(serve)
 app.command("demo")(demo)
 
