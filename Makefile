@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,plot,parquet,live,service]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,plot,parquet,live,service,cluster,gmp]'
 	touch $(STAMP)
 
 run: $(STAMP)
