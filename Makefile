@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/mypy src bench
 
 test: lint
-	$(BIN)/pytest -q
+	OPENBLAS_NUM_THREADS=1 $(BIN)/pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -14,6 +14,7 @@ from pharmatwin.cli.demo import demo
 from pharmatwin.cli.historian import historian_app
 from pharmatwin.cli.lyo import lyo_app
 from pharmatwin.cli.lyo_optimize import optimize as lyo_optimize
+from pharmatwin.cli.mspc import mspc_app
 from pharmatwin.cli.plant import plant_app
 from pharmatwin.cli.serve import serve
 from pharmatwin.cli.simulate import simulate_app
@@ -35,6 +36,7 @@ app.add_typer(plant_app, name="plant")
 app.add_typer(user_app, name="user")
 lyo_app.command("optimize")(lyo_optimize)
 app.add_typer(lyo_app, name="lyo")
+app.add_typer(mspc_app, name="mspc")
 app.command("serve")(serve)
 app.command("demo")(demo)
 
