@@ -10,7 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from pharmatwin import __version__
+from pharmatwin.cli.audit import audit_app
 from pharmatwin.cli.demo import demo
+from pharmatwin.cli.ebr import ebr_app
 from pharmatwin.cli.historian import historian_app
 from pharmatwin.cli.lyo import lyo_app
 from pharmatwin.cli.lyo_optimize import optimize as lyo_optimize
@@ -20,6 +22,7 @@ from pharmatwin.cli.serve import serve
 from pharmatwin.cli.simulate import simulate_app
 from pharmatwin.cli.twin import twin_app
 from pharmatwin.cli.user import user_app
+from pharmatwin.cli.versions import versions_app
 from pharmatwin.equipment.bioreactor.scenario import builtin_names, load_scenario
 
 app = typer.Typer(
@@ -37,6 +40,9 @@ app.add_typer(user_app, name="user")
 lyo_app.command("optimize")(lyo_optimize)
 app.add_typer(lyo_app, name="lyo")
 app.add_typer(mspc_app, name="mspc")
+app.add_typer(audit_app, name="audit")
+app.add_typer(versions_app, name="versions")
+app.add_typer(ebr_app, name="ebr")
 app.command("serve")(serve)
 app.command("demo")(demo)
 

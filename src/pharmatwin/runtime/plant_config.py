@@ -97,6 +97,9 @@ class PlantConfig(StrictData):
     """Sources and the assets whose twins the runtime keeps live."""
 
     db: str = ""
+    mode: Literal["development", "production"] = "development"
+    """``production``: each twin runs only an approved version of its configuration and recipe
+    (``runtime.versioned_twin``); ``development``: unapproved ones are recorded as drafts."""
     sources: list[SourceConfig] = Field(min_length=1)
     assets: list[AssetEntry] = Field(min_length=1)
 

@@ -25,8 +25,14 @@ from pharmatwin.historian.records import Batch, TagInfo
 from pharmatwin.historian.store import Historian
 from pharmatwin.historian.urls import open_historian
 from pharmatwin.runtime.bioreactor_twin import StepResult
-from pharmatwin.runtime.live_twin import LiveTwin
+from pharmatwin.runtime.live_twin import LiveTwin, TwinStore
 from pharmatwin.runtime.plant_config import AssetEntry, PlantConfig, SourceConfig
+from pharmatwin.runtime.versioned_twin import (
+    VersionRecords,
+    VersionStampedStore,
+    require_approved_versions,
+    versions_event,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +57,18 @@ class PollReport:
 class Runtime:
     """Keeps the twins of a plant configuration live."""
 
-    def __init__(self, config: PlantConfig, db_url: str | None = None) -> None:
+    def __init__(
+        self,
+        config: PlantConfig,
+        db_url: str | None = None,
+        versions: VersionRecords | None = None,
+    ) -> None:
+        """``versions``: the store of approved twin configurations and recipes (required in
+        production mode; in development mode, when given, unapproved ones become drafts)."""
+        if config.mode == "production" and versions is None:
+            raise ValueError("mode: production needs the version store of approved configurations")
         self.config = config
+        self.versions = versions
         self.db_url = db_url or config.db or None
         self.historian: Historian | None = None
         self.twins: dict[str, LiveTwin] = {}
@@ -64,6 +80,12 @@ class Runtime:
         ``connect`` is false: then the twins run on what is already stored)."""
         self.historian = historian = open_historian(self.db_url)
         for entry in self.config.assets:
+            # first, so that a refused twin writes nothing
+            refs = (
+                require_approved_versions(entry.asset, self.versions, mode=self.config.mode)
+                if self.versions is not None
+                else ()
+            )
             mappings = self._mappings(entry)
             historian.ensure_tags(
                 [TagInfo(m.tag, m.unit, entry.asset.name, m.description) for m in mappings]
@@ -77,7 +99,11 @@ class Runtime:
             historian.start_batch(batch)
             stored = historian.batch(batch.batch_id) or batch
             prefix = self.config.source(entry.source).item_prefix(entry.asset.name)
-            self.twins[entry.asset.name] = LiveTwin(entry.asset, stored, historian, prefix)
+            store: TwinStore = historian
+            if refs:  # the batch and every forecast name the exact versions used
+                historian.add_event(versions_event(stored, refs))
+                store = VersionStampedStore(historian, refs)
+            self.twins[entry.asset.name] = LiveTwin(entry.asset, stored, store, prefix)
         if connect:
             for source in self.config.sources:
                 entries = [e for e in self.config.assets if e.source == source.name]
