@@ -30,8 +30,7 @@ from typing import Any, Literal, cast, get_args
 from pharmatwin.gmp.audit import AuditError, AuditTrail, check_text, utc_now
 from pharmatwin.gmp.audit_schema import AUDIT_TABLE, SIGNATURE_COLUMNS, SIGNATURE_TABLE
 from pharmatwin.gmp.canonical import content_hash
-from pharmatwin.gmp.errors import AuthError
-from pharmatwin.gmp.passwords import hash_password, verify_password
+from pharmatwin.gmp.errors import AuthError, LockedOut
 from pharmatwin.gmp.users import User, UserStore
 from pharmatwin.historian.backend import Backend, Row, Tx
 from pharmatwin.historian.records import from_us, to_us
@@ -133,38 +132,17 @@ def read_signatures(backend: Backend, record_type: str, record_id: str) -> list[
 
 
 @cache
-def _dummy_hash() -> str:
-    """Checked for an unknown user, so that both failures take as long."""
-    return hash_password(uuid.uuid4().hex)
-
-
 def _check_password(users: UserStore, name: str, password: str) -> User:
-    """The account of ``name`` if ``password`` is its password; no session is opened.
-
-    A wrong password counts as a failed login toward lockout. Uses the store's connection and
-    its failure counting (``UserStore._failed``): ``UserStore`` has no public check yet.
-    """
-    rows = users._backend.read(
-        "SELECT password_hash, active, locked_until_us FROM users WHERE name = ?", (name,)
-    )
-    if not rows:
-        verify_password(password, _dummy_hash())
-        raise SignatureError(f"password: {AuthError()}")
-    encoded, active, locked_until_us = rows[0]
-    now_us = users._now_us()
+    """The account of ``name`` if ``password`` is its password (no session is opened; a wrong
+    password counts toward lockout): ``UserStore.check_password`` in signature terms."""
     try:
-        if locked_until_us is not None and int(locked_until_us) > now_us:
-            raise SignatureError(f"password: user {name!r} is locked; cannot sign")
-        if not verify_password(password, str(encoded)):
-            users._failed(name, now_us)
+        return users.check_password(name, password)
+    except LockedOut as exc:
+        raise SignatureError(f"password: user {name!r} is locked; cannot sign ({exc})") from exc
     except AuthError as exc:
+        if "deactivated" in str(exc):
+            raise SignatureError(f"user: {name!r} is deactivated and cannot sign") from exc
         raise SignatureError(f"password: {exc}") from exc
-    if not active:
-        raise SignatureError(f"user: {name!r} is deactivated and cannot sign")
-    user = users.get(name)
-    if user is None:  # pragma: no cover (accounts are never deleted)
-        raise SignatureError(f"user: no user {name!r}")
-    return user
 
 
 class Signatures:

@@ -216,8 +216,10 @@ class UserStore:
 
     # logins and sessions ------------------------------------------------------------------
 
-    def login(self, name: str, password: str) -> Session:
-        """Open a session for ``name``.
+    def check_password(self, name: str, password: str) -> User:
+        """The account of ``name`` if ``password`` is its password, opening no session (a
+        signature's re-entered password, 21 CFR 11.200(a)). A wrong password counts toward the
+        lockout as a failed login does.
 
         Raises ``AuthError`` ("wrong user name or password") for an unknown name or a wrong
         password, ``LockedOut`` while the account is locked (even with the right password) and
@@ -238,6 +240,16 @@ class UserStore:
             self._failed(name, now_us)
         if not active:
             raise AuthError(f"user {name!r} is deactivated; ask an administrator")
+        user = self.get(name)
+        if user is None:  # pragma: no cover (accounts are never deleted)
+            raise AuthError()
+        return user
+
+    def login(self, name: str, password: str) -> Session:
+        """Open a session for ``name`` (errors as ``check_password``); a successful login
+        clears the failure count."""
+        self.check_password(name, password)
+        now_us = self._now_us()
         token = secrets.token_urlsafe(32)
         expires_us = to_us(from_us(now_us) + self.session_ttl)
 
