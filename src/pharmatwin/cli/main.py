@@ -16,6 +16,7 @@ from pharmatwin.cli.ebr import ebr_app
 from pharmatwin.cli.historian import historian_app
 from pharmatwin.cli.lyo import lyo_app
 from pharmatwin.cli.lyo_optimize import optimize as lyo_optimize
+from pharmatwin.cli.lyo_twin import validate_twin as lyo_validate_twin
 from pharmatwin.cli.mspc import mspc_app
 from pharmatwin.cli.plant import plant_app
 from pharmatwin.cli.serve import serve
@@ -38,6 +39,7 @@ app.add_typer(historian_app, name="historian")
 app.add_typer(plant_app, name="plant")
 app.add_typer(user_app, name="user")
 lyo_app.command("optimize")(lyo_optimize)
+lyo_app.command("validate-twin")(lyo_validate_twin)
 app.add_typer(lyo_app, name="lyo")
 app.add_typer(mspc_app, name="mspc")
 app.add_typer(audit_app, name="audit")

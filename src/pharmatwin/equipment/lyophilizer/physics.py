@@ -154,7 +154,7 @@ def solve_front(  # noqa: PLR0917 - the balance's seven physical quantities, in 
         high = np.where(positive, t, high)
         low = np.where(positive, low, t)
         step = t - residual / slope
-        inside = (step > low) & (step < high)
+        inside = (step >= low) & (step <= high)
         new = np.where(inside, step, 0.5 * (low + high))
         done = np.abs(new - t) < _TOL_C
         t = new
