@@ -229,6 +229,9 @@ class LiveTwin:
     def _alarm_event(self, alarm: Alarm) -> Event:
         if alarm.kind == "sensor":
             message = f"{alarm.spec}: sensor fault found at {alarm.raised_at_h:g} h"
+        elif alarm.kind == "multivariate":  # no forecast behind it: the evidence says why
+            evidence = "; ".join(alarm.evidence[:2])
+            message = f"{alarm.spec}: multivariate alarm at {alarm.raised_at_h:g} h: {evidence}"
         else:
             message = (
                 f"{alarm.spec}: P(fail) {alarm.probability:.0%} at {alarm.raised_at_h:g} h, "
