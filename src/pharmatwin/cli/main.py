@@ -13,6 +13,7 @@ from pharmatwin import __version__
 from pharmatwin.cli.audit import audit_app
 from pharmatwin.cli.demo import demo
 from pharmatwin.cli.ebr import ebr_app
+from pharmatwin.cli.genealogy import genealogy_app
 from pharmatwin.cli.historian import historian_app
 from pharmatwin.cli.lyo import lyo_app
 from pharmatwin.cli.lyo_optimize import optimize as lyo_optimize
@@ -45,6 +46,7 @@ app.add_typer(mspc_app, name="mspc")
 app.add_typer(audit_app, name="audit")
 app.add_typer(versions_app, name="versions")
 app.add_typer(ebr_app, name="ebr")
+app.add_typer(genealogy_app, name="genealogy")
 app.command("serve")(serve)
 app.command("demo")(demo)
 
