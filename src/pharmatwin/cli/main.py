@@ -19,6 +19,8 @@ from pharmatwin.cli.lyo import lyo_app
 from pharmatwin.cli.lyo_optimize import optimize as lyo_optimize
 from pharmatwin.cli.lyo_twin import validate_twin as lyo_validate_twin
 from pharmatwin.cli.mspc import mspc_app
+from pharmatwin.cli.mspc_batch import batch_study
+from pharmatwin.cli.mspc_raman import raman_study
 from pharmatwin.cli.plant import plant_app
 from pharmatwin.cli.serve import serve
 from pharmatwin.cli.simulate import simulate_app
@@ -42,6 +44,8 @@ app.add_typer(user_app, name="user")
 lyo_app.command("optimize")(lyo_optimize)
 lyo_app.command("validate-twin")(lyo_validate_twin)
 app.add_typer(lyo_app, name="lyo")
+mspc_app.command("batch-study")(batch_study)
+mspc_app.command("raman-study")(raman_study)
 app.add_typer(mspc_app, name="mspc")
 app.add_typer(audit_app, name="audit")
 app.add_typer(versions_app, name="versions")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -46,6 +46,9 @@ from pharmatwin.forecasting.forecast import Forecast, forecast
 from pharmatwin.forecasting.whatif import Recommendation, evaluate
 from pharmatwin.runtime.plant_record import LAB_BY_TAG, LabResult, PlantRecord
 
+if TYPE_CHECKING:
+    from pharmatwin.runtime.mspc_batches import TwinMonitor
+
 ESTIMATED = ("mu_max", "Y_X_glc", "m_glc", "Y_X_gln", "Y_lac_glc", "q_mab", "kd_min", "kd_max")
 """Kinetic parameters learnt from data: those with the largest effect on the CQAs."""
 
@@ -73,6 +76,9 @@ class TwinSettings:
         actions: candidate corrective actions, ranked whenever a process alarm is raised.
         ph_bias_threshold: smallest pH probe bias declared a sensor fault, pH units (4 sd of
             the calibration spread of the virtual probes, 0.02 pH).
+        monitor: optional multivariate batch monitor (a batch evolution model trained on good
+            batches, ``runtime.mspc_study.twin_monitor``) that scores each hour's data beside
+            the estimator; its alarms join the timeline with kind ``multivariate``.
     """
 
     members: int = 200
@@ -84,6 +90,7 @@ class TwinSettings:
     estimator: Literal["enkf", "pf"] = "enkf"
     actions: tuple[Action, ...] = ()
     ph_bias_threshold: float = 0.08
+    monitor: TwinMonitor | None = None
 
 
 @dataclass
@@ -128,12 +135,15 @@ class BioreactorTwin:
         return TwinSession(self, until_h)
 
     def _measurements(self, results: list[LabResult]) -> list[Measurement]:
+        """Laboratory and soft-sensor results as measurements of model outputs; a result's own
+        sd (a soft sensor's prediction uncertainty) takes precedence over the assay's figure."""
         out = []
         for r in results:
             assay = LAB_BY_TAG.get(r.tag)
             if assay is None or assay.source not in self.model.output_names():
                 continue  # e.g. the at-line pH: an input, checked against the probe instead
-            sd = max(assay.relative_sd * abs(r.value) + assay.absolute_sd, 1e-3)
+            own = r.sd if r.sd is not None and r.sd > 0 else None
+            sd = own or max(assay.relative_sd * abs(r.value) + assay.absolute_sd, 1e-3)
             out.append(Measurement(r.sample_h, assay.source, r.value, sd, r.tag, r.available_h))
         return out
 
@@ -227,6 +237,7 @@ class TwinSession:
         self.next_forecast = s.forecast_every_h
         self.last_ranking = -np.inf
         self.sensor_fault_found = False
+        self.monitor = s.monitor.start() if s.monitor is not None else None
 
     def hours(self) -> list[float]:
         """The whole hours still to step, up to the end of the batch."""
@@ -255,6 +266,8 @@ class TwinSession:
             self.ph_check, measured, arrived, self.run, self.policy
         )
         out.sensor_faults = self.run.sensor_faults[faults_before:]
+        for alarm in self.monitor.step(hour, record) if self.monitor is not None else []:
+            self.policy.record(alarm)
         ph_correction = self.ph_check.correction_at(measured.edges[: int(hour)] + 0.5)
         self.current.schedule = measured.schedule(hour, ph_correction)
         belief = self.tracker.assimilate(hour, twin._measurements(arrived))

@@ -17,20 +17,31 @@ import numpy as np
 from pharmatwin.core.types import BoolArray, FloatArray
 from pharmatwin.core.utc import parse_utc
 from pharmatwin.equipment.bioreactor.records import PlantRun
-from pharmatwin.equipment.bioreactor.sensors import AT_LINE, ONLINE
+from pharmatwin.equipment.bioreactor.sensors import AT_LINE, ONLINE, AtLineAssay
 
 ONLINE_TAGS = {s.source: s.tag for s in ONLINE}
-LAB_BY_TAG = {a.tag: a for a in AT_LINE}
+
+SOFT_SENSORS: tuple[AtLineAssay, ...] = (
+    AtLineAssay("BR01.GLC.RAMAN", "glucose", "mM", absolute_sd=2.0, delay_h=0.0),
+    AtLineAssay("BR01.LAC.RAMAN", "lactate", "mM", absolute_sd=2.0, delay_h=0.0),
+)
+"""Soft-sensor signals (Raman + PLS) read like laboratory results. Each result normally carries
+its own sd (the calibration's prediction uncertainty); ``absolute_sd`` is used when it does not
+(e.g. read back from a file): a conservative 2 mM, above the RMSEP of the Raman soft sensor."""
+
+LAB_BY_TAG = {a.tag: a for a in (*AT_LINE, *SOFT_SENSORS)}
 
 
 @dataclass(frozen=True)
 class LabResult:
-    """One laboratory value: tag, sample time, availability time (h) and value."""
+    """One laboratory value: tag, sample time, availability time (h) and value; ``sd`` is its
+    own standard uncertainty when it has one (soft sensors), else None (the assay's figure)."""
 
     tag: str
     sample_h: float
     available_h: float
     value: float
+    sd: float | None = None
 
 
 @dataclass(frozen=True)
