@@ -1,9 +1,11 @@
-"""The role permission matrix, against a table written out here."""
+"""The role permission matrix, against a table written out here, and the table in the
+module's docstring against the code."""
 
 from __future__ import annotations
 
 import pytest
 
+from pharmatwin.gmp import permissions
 from pharmatwin.gmp.permissions import ACTIONS, ROLES, PermissionDenied, allowed, require
 
 # action: viewer, operator, engineer, qa, admin (1 = allowed)
@@ -15,6 +17,15 @@ MATRIX = {
     "apply_action":       (0, 1, 1, 0, 1),
     "change_twin_config": (0, 0, 1, 0, 0),
     "manage_users":       (0, 0, 0, 0, 1),
+    # GMP records (issue 8)
+    "view_audit":         (0, 0, 0, 1, 1),
+    "export_records":     (0, 0, 1, 1, 1),
+    "sign_record":        (0, 1, 1, 1, 1),
+    "approve_record":     (0, 0, 0, 1, 0),
+    "propose_version":    (0, 0, 1, 0, 0),
+    "approve_version":    (0, 0, 0, 1, 0),
+    "record_genealogy":   (0, 1, 1, 0, 0),
+    "trace_genealogy":    (1, 1, 1, 1, 1),
 }  # fmt: skip
 CASES = [
     (role, action, bool(row[i])) for action, row in MATRIX.items() for i, role in enumerate(ROLES)
@@ -52,3 +63,26 @@ def test_an_unknown_role_may_do_nothing() -> None:
     assert not any(allowed("superuser", action) for action in ACTIONS)
     with pytest.raises(PermissionDenied, match="superuser"):
         require("superuser", "view")
+
+
+def _docstring_table() -> dict[str, set[str]]:
+    """The access table of the module docstring: action -> roles marked ``x``."""
+    doc = permissions.__doc__ or ""
+    lines = doc.splitlines()
+    rules = [i for i, line in enumerate(lines) if line.startswith("=====")]
+    header = lines[rules[0] + 1]
+    columns = {role: header.index(role) for role in ROLES}
+    table: dict[str, set[str]] = {}
+    for line in lines[rules[1] + 1 : rules[2]]:
+        action = line[: columns["viewer"]].strip()
+        if not action:
+            continue  # a continuation line of the description
+        table[action] = {r for r, at in columns.items() if line[at : at + 1] == "x"}
+    return table
+
+
+def test_the_docstring_table_is_the_matrix() -> None:
+    table = _docstring_table()
+    assert set(table) == set(ACTIONS)
+    for action, roles in ACTIONS.items():
+        assert table[action] == set(roles), action

@@ -150,6 +150,17 @@ def test_a_wrong_password_is_refused_and_counts_toward_lockout(env: Env) -> None
     assert sign(env, "bob", "approved")
 
 
+def test_every_signature_checks_the_password_anew(env: Env) -> None:
+    assert sign(env, "bob", "reviewed")  # a first signature with the password
+    env.users.set_password("bob", "Another-Horse-88")
+    with pytest.raises(SignatureError, match=r"^password: wrong user name or password"):
+        sign(env, "bob", "reviewed")  # the old password no longer signs
+    assert sign(env, "bob", "reviewed", password="Another-Horse-88")
+    env.users.set_active("bob", False)
+    with pytest.raises(SignatureError, match=r"^user: 'bob' is deactivated"):
+        sign(env, "bob", "reviewed", password="Another-Horse-88")
+
+
 def test_an_unknown_or_deactivated_user_cannot_sign(env: Env) -> None:
     with pytest.raises(SignatureError, match=r"^password: wrong user name or password"):
         sign(env, "carol", "reviewed")

@@ -41,6 +41,8 @@ class FakePlant:
     calls: list[tuple[str, str, object]] = field(default_factory=list)
 
     def set_setpoint(self, asset: str, name: str, value: float) -> float:
+        if name == "DO" and value > 100:  # as the virtual plant's operating envelope
+            raise ValueError(f"DO: {value:g} % is outside [10, 100]")
         self.calls.append(("setpoint", asset, (name, value)))
         return STORED_H
 

@@ -1,6 +1,7 @@
 """The demo end to end through the API: the virtual plant develops its fault, the live twin
 raises the alarm before the specification is violated, an operator acknowledges it and a
-viewer may not; an operator's setpoint reaches the virtual plant."""
+viewer may not; an operator's setpoint reaches the virtual plant; the demo accounts, the
+acknowledgement and the setpoint are in the audit trail."""
 
 from __future__ import annotations
 
@@ -59,9 +60,20 @@ def test_the_demo_warns_in_time_and_obeys_roles(tmp_path: Path) -> None:
             again = client.get("/api/alarms", headers=viewer).json()
             assert next(a for a in again if a["id"] == first["id"])["acknowledged"]
             changed = client.put(
-                "/api/assets/BR01/setpoints/T", json={"value": 36.0}, headers=operator
+                "/api/assets/BR01/setpoints/T",
+                json={"value": 36.0, "reason": "lower the temperature"},
+                headers=operator,
             )
             assert changed.status_code == 200, changed.text
+            qa = _login(client, demo, "qa")
+            trail = client.get("/api/audit", headers=qa).json()["records"]
+            assert {(r["record_type"], r["record_id"]) for r in trail} >= {
+                ("user", "viewer"),
+                ("alarm", first["id"]),
+                ("setpoint", "BR01.T"),
+            }
+            assert not any(demo.logins["qa"] in str(r) for r in trail)  # never a password
+            assert client.get("/api/audit/verify", headers=qa).json()["ok"] is True
             server = demo.server
             assert server is not None
 

@@ -16,6 +16,7 @@ PAGES = {
     "/": "/static/overview.js",
     "/assets/BR01": "/static/asset.js",
     "/batches": "/static/batches.js",
+    "/audit": "/static/audit.js",
 }
 STATIC = resources.files("pharmatwin.service.web") / "static"
 SCRIPTS = sorted(p.name for p in STATIC.iterdir() if p.name.endswith(".js"))
@@ -59,6 +60,24 @@ def test_login_form_has_stable_ids(world: World) -> None:
     html = world.client.get("/login").text
     for ident in ("login-form", "login-name", "login-password", "login-submit", "login-message"):
         assert f'id="{ident}"' in html
+
+
+@pytest.mark.parametrize("path", sorted(set(PAGES) - {"/login"}))
+def test_every_page_links_the_audit_trail_hidden_until_allowed(world: World, path: str) -> None:
+    html = world.client.get(path).text
+    assert '<a href="/audit" id="nav-audit" data-testid="nav-audit" hidden>' in html
+
+
+def test_gmp_forms_have_stable_ids(world: World) -> None:
+    audit = world.client.get("/audit").text
+    for ident in ("audit-filter", "audit-verify", "audit-records", "audit-csv", "audit-pdf"):
+        assert f'id="{ident}"' in audit
+    batches = world.client.get("/batches").text
+    for ident in ("sign-form", "sign-meaning", "sign-password", "sign-reason", "record-hash"):
+        assert f'id="{ident}"' in batches
+    asset = world.client.get("/assets/BR01").text
+    for ident in ("setpoint-form", "setpoint-reason", "whatif-reason"):
+        assert f'id="{ident}"' in asset
 
 
 def test_asset_page_loads_plotly_before_its_module(world: World) -> None:

@@ -30,6 +30,23 @@ GETS = [
     "/api/scenarios",
     "/api/stream",
     "/api/auth/me",
+    "/api/audit",
+    "/api/audit/verify",
+    "/api/audit/export.csv",
+    "/api/audit/export.pdf",
+    f"/api/signatures?record_type=batch_record&record_id={BATCH}",
+    f"/api/batches/{BATCH}/record.html",
+    f"/api/batches/{BATCH}/record.pdf",
+    "/api/versions",
+    "/api/versions/twin_config/BR01",
+    "/api/versions/twin_config/BR01/diff?a=1&b=2",
+    "/api/genealogy/trace?lot=L1&direction=forward",
+    "/api/genealogy/recall?lot=L1",
+]
+POSTS = [
+    "/api/signatures",
+    "/api/versions/twin_config/BR01",
+    "/api/versions/twin_config/BR01/1/approve",
 ]
 
 
@@ -40,6 +57,12 @@ def test_every_endpoint_needs_a_session(world: World, path: str) -> None:
     assert "session" in response.json()["message"]
     bad = world.client.get(path, headers={"Authorization": "Bearer not-a-token"})
     assert bad.status_code == 401
+
+
+@pytest.mark.parametrize("path", POSTS)
+def test_every_gmp_write_needs_a_session(world: World, path: str) -> None:
+    response = world.client.post(path, json={})
+    assert response.status_code == 401 and "session" in response.json()["message"]
 
 
 def test_assets_show_the_twin_the_forecast_and_the_alarms(world: World) -> None:
@@ -60,6 +83,9 @@ def test_assets_show_the_twin_the_forecast_and_the_alarms(world: World) -> None:
     detail = world.client.get("/api/assets/BR01", headers=auth(world, "viewer")).json()
     assert {s["name"] for s in detail["specifications"]} >= {"titre", "lactate"}
     assert "BR01.TT101.PV" in detail["tags"]
+    temperature = next(s for s in detail["setpoints"] if s["name"] == "T")
+    assert (temperature["unit"], temperature["lower"], temperature["upper"]) == ("degC", 0.0, 50.0)
+    assert next(s for s in detail["setpoints"] if s["name"] == "F_feed")["upper"] is None
     missing = world.client.get("/api/assets/BR99", headers=auth(world, "viewer"))
     assert missing.status_code == 404 and "BR99" in missing.json()["message"]
 
@@ -217,3 +243,25 @@ def test_openapi_documents_every_endpoint(world: World) -> None:
     for op in operations:
         assert op.get("summary") and op.get("description"), op.get("operationId")
     assert world.client.get("/api/docs").status_code == 200
+    gmp = {
+        ("get", "/api/audit"),
+        ("get", "/api/audit/verify"),
+        ("get", "/api/audit/export.csv"),
+        ("get", "/api/audit/export.pdf"),
+        ("get", "/api/signatures"),
+        ("post", "/api/signatures"),
+        ("get", "/api/batches/{batch_id}/record.html"),
+        ("get", "/api/batches/{batch_id}/record.pdf"),
+        ("get", "/api/versions"),
+        ("get", "/api/versions/{kind}/{name}"),
+        ("get", "/api/versions/{kind}/{name}/diff"),
+        ("post", "/api/versions/{kind}/{name}"),
+        ("post", "/api/versions/{kind}/{name}/{version}/approve"),
+        ("get", "/api/genealogy/trace"),
+        ("get", "/api/genealogy/recall"),
+    }
+    documented = {(method, path) for path, ops in spec["paths"].items() for method in ops}
+    assert gmp <= documented
+    reason = spec["components"]["schemas"]["SetpointIn"]["properties"]["reason"]
+    assert "audit trail" in reason["description"]
+    assert "reason" in spec["components"]["schemas"]["SetpointIn"]["required"]

@@ -1,8 +1,13 @@
-"""``pharmatwin user``: add accounts, list them, change a role or a password.
+"""``pharmatwin user``: add accounts, list them, change a role, activity or a password.
 
 Passwords are read from standard input (one line), or, at a terminal, typed twice without echo;
 they never appear on the command line (which other users of the machine can see). Every command
 takes ``--db URL`` (default: ``PHARMATWIN_DB``, else the historian's default database).
+
+Every change (``add``, ``set-role``, ``set-active``, ``set-password``) needs ``--reason`` and is
+appended to the audit trail of that database (record type ``user``, id the account name; old
+and new role and activity, never a password) by ``cli:<operating-system user>`` (21 CFR
+11.10(e); EU GMP Annex 11, sections 9 and 12: audit of every permission change).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pharmatwin.cli.errors import bad_input, fail
+from pharmatwin.gmp.audit import AuditTrail, check_text
 from pharmatwin.gmp.permissions import ROLES
 from pharmatwin.gmp.users import User, UserStore, check_name, check_role
 from pharmatwin.historian.errors import HistorianError
@@ -32,6 +38,18 @@ user_app = typer.Typer(help="Manage user accounts and roles.", no_args_is_help=T
 
 DB = typer.Option(None, "--db", help=DB_HELP)
 ROLE = typer.Option(..., "--role", help=ROLE_HELP)
+REASON = typer.Option(..., "--reason", help="Why (required; kept in the audit trail).")
+RECORD_TYPE = "user"
+"""Record type of an account in the audit trail (id: the account name)."""
+
+
+def actor() -> str:
+    """Who changes accounts from the command line: ``cli:<operating-system user>``."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment or the password database
+        name = "unknown"
+    return f"cli:{name}"
 
 
 @contextmanager
@@ -45,6 +63,47 @@ def opened(db: str | None) -> Iterator[UserStore]:
     except HistorianError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(STORAGE_EXIT) from None
+
+
+@contextmanager
+def audited(db: str | None) -> Iterator[tuple[UserStore, AuditTrail]]:
+    """The user store and the audit trail of ``--db`` (exits as ``opened``)."""
+    with opened(db) as store:
+        try:
+            with bad_input():
+                trail = AuditTrail(resolve_db_url(db))
+            with trail, bad_input():
+                yield store, trail
+        except HistorianError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise typer.Exit(STORAGE_EXIT) from None
+
+
+def checked_reason(reason: str) -> str:
+    """``--reason`` if it is not blank (exit 2 otherwise, before anything is asked)."""
+    with bad_input():
+        return check_text("reason", reason)
+
+
+def _record(
+    trail: AuditTrail, action: str, name: str, old: object, new: object, reason: str
+) -> None:
+    trail.append(
+        user=actor(),
+        action=action,
+        record_type=RECORD_TYPE,
+        record_id=name,
+        old=old,
+        new=new,
+        reason=reason,
+    )
+
+
+def _existing(store: UserStore, name: str) -> User:
+    user = store.get(name)
+    if user is None:
+        fail(f"name: no user {name!r}")
+    return user
 
 
 def read_password() -> str:
@@ -74,15 +133,19 @@ def _as_dict(user: User) -> dict[str, object]:
 def add(
     name: str = typer.Argument(..., help="The user name (letters, digits, '.', '_', '-')."),
     role: str = ROLE,
+    reason: str = REASON,
     db: str | None = DB,
 ) -> None:
     """Add an account; its password is read from standard input."""
     with bad_input():  # before asking for the password
         check_name(name)
         check_role(role)
+    checked_reason(reason)
     password = read_password()
-    with opened(db) as store:
+    with audited(db) as (store, trail):
         user = store.add(name, role, password)
+        new = {"name": user.name, "role": user.role, "active": user.active}
+        _record(trail, "create", user.name, None, new, reason)
     print(f"user {user.name} ({user.role}) added")
 
 
@@ -110,11 +173,15 @@ def list_(
 def set_role(
     name: str = typer.Argument(..., help="The user name."),
     role: str = ROLE,
+    reason: str = REASON,
     db: str | None = DB,
 ) -> None:
     """Change the role of an account."""
-    with opened(db) as store:
+    checked_reason(reason)
+    with audited(db) as (store, trail):
+        before = _existing(store, name)
         user = store.set_role(name, role)
+        _record(trail, "change", name, {"role": before.role}, {"role": user.role}, reason)
     print(f"user {user.name} is now {user.role}")
 
 
@@ -122,21 +189,32 @@ def set_role(
 def set_active(
     name: str = typer.Argument(..., help="The user name."),
     active: bool = typer.Option(..., "--active/--inactive", help="Allow or forbid logins."),
+    reason: str = REASON,
     db: str | None = DB,
 ) -> None:
     """Activate or deactivate an account (accounts are never deleted)."""
-    with opened(db) as store:
+    checked_reason(reason)
+    with audited(db) as (store, trail):
+        before = _existing(store, name)
         user = store.set_active(name, active)
+        new = {"active": user.active, "sessions_ended": not user.active}
+        _record(trail, "change", name, {"active": before.active}, new, reason)
     print(f"user {user.name} is now {'active' if user.active else 'inactive'}")
 
 
 @user_app.command("set-password")
 def set_password(
     name: str = typer.Argument(..., help="The user name."),
+    reason: str = REASON,
     db: str | None = DB,
 ) -> None:
-    """Replace the password of an account (read from standard input); unlocks it."""
+    """Replace the password of an account (read from standard input); unlocks it and ends
+    its sessions. The audit trail records that it changed, never the password."""
+    checked_reason(reason)
     password = read_password()
-    with opened(db) as store:
+    with audited(db) as (store, trail):
+        _existing(store, name)
         user = store.set_password(name, password)
+        new = {"password": "changed", "unlocked": True, "sessions_ended": True}
+        _record(trail, "change", name, None, new, reason)
     print(f"password of user {user.name} changed")

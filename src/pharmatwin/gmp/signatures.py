@@ -23,7 +23,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import cache
 from types import TracebackType
 from typing import Any, Literal, cast, get_args
 
@@ -131,7 +130,6 @@ def read_signatures(backend: Backend, record_type: str, record_id: str) -> list[
     return [_signature(row) for row in rows]
 
 
-@cache
 def _check_password(users: UserStore, name: str, password: str) -> User:
     """The account of ``name`` if ``password`` is its password (no session is opened; a wrong
     password counts toward lockout): ``UserStore.check_password`` in signature terms."""

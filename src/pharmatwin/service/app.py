@@ -2,13 +2,19 @@
 
 Every endpoint is under ``/api`` (OpenAPI at ``/api/openapi.json``, docs at ``/api/docs``).
 Errors have one shape, ``{"message": str, "detail": [{"field": str, "message": str}]}``:
-401 without a valid session, 403 when the role may not do the action, 404 unknown, 409 when
-the service lacks what the request needs (live twin, plant control), 422 bad input (each field
-named, e.g. ``comment: Field required``), 423 locked account.
+401 without a valid session (or a wrong password re-entered to sign), 403 when the role may not
+do the action, 404 unknown, 409 when the service lacks what the request needs (live twin, plant
+control, reportlab) or a rule of the records refuses it (four-eyes rule, unchanged version,
+content changed since it was reviewed), 422 bad input (each field named, e.g. ``reason: Field
+required``), 423 locked account.
+
+The historian, the user store and the audit trail (with signatures and versions) share one
+database; they are opened here and closed when the app shuts down.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -19,12 +25,27 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from pharmatwin.gmp.errors import AuthError, LockedOut
+from pharmatwin.gmp.audit import AuditError, AuditTrail
+from pharmatwin.gmp.errors import AuthError, LockedOut, UserError
 from pharmatwin.gmp.permissions import PermissionDenied
+from pharmatwin.gmp.signatures import SignatureError
 from pharmatwin.gmp.users import UserStore
+from pharmatwin.gmp.versions import VersionError
 from pharmatwin.historian.urls import open_historian
 from pharmatwin.service.context import ServiceContext
-from pharmatwin.service.routers import alarms, assets, auth, history, stream, twins
+from pharmatwin.service.routers import (
+    alarms,
+    assets,
+    audit,
+    auth,
+    batch_records,
+    genealogy,
+    history,
+    signatures,
+    stream,
+    twins,
+    versions,
+)
 from pharmatwin.service.schemas.common import ErrorItem, ErrorOut
 from pharmatwin.service.services.container import Services
 from pharmatwin.service.services.errors import BadInputError, ServiceError
@@ -33,6 +54,7 @@ from pharmatwin.service.web import pages
 
 PREFIX = "/api"
 _LOCATIONS = ("body", "query", "path", "header", "cookie")
+_FIELD = re.compile(r"^(?P<field>[A-Za-z_][\w.\-\[\]]*): (?P<message>.+)$", re.DOTALL)
 
 
 def _field(loc: Sequence[Any]) -> str:
@@ -63,6 +85,28 @@ def _invalid(items: list[ErrorItem]) -> JSONResponse:
     return _reply(422, "; ".join(f"{i.field}: {i.message}" for i in items), items)
 
 
+def _named(exc: Exception) -> ErrorItem:
+    """``field: message`` of a library error naming its field (``body`` when it names none)."""
+    text = str(exc)
+    match = _FIELD.match(text)
+    if match is None:
+        return ErrorItem(field="body", message=text)
+    return ErrorItem(field=match["field"], message=match["message"])
+
+
+def signature_status(exc: SignatureError) -> int:
+    """The HTTP status of a refused signature: 401 wrong password, 423 locked, 403
+    deactivated, 409 the four-eyes rule, 422 bad input."""
+    text = str(exc)
+    if text.startswith("password:"):
+        return 423 if "locked" in text else 401
+    if text.startswith("user:"):
+        return 403
+    if text.startswith("four-eyes rule:"):
+        return 409
+    return 422
+
+
 def _handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -88,6 +132,19 @@ def _handlers(app: FastAPI) -> None:
     async def auth_failed(_: Request, exc: AuthError) -> JSONResponse:
         return _reply(423 if isinstance(exc, LockedOut) else 401, str(exc))
 
+    @app.exception_handler(SignatureError)
+    async def signature_refused(_: Request, exc: SignatureError) -> JSONResponse:
+        status = signature_status(exc)
+        if status == 422:
+            return _invalid([_named(exc)])
+        return _reply(status, str(exc))
+
+    async def named_invalid(_: Request, exc: Exception) -> JSONResponse:
+        return _invalid([_named(exc)])
+
+    for kind in (AuditError, VersionError, UserError):
+        app.add_exception_handler(kind, named_invalid)
+
 
 def create_app(
     settings: ServiceSettings | None = None, context: ServiceContext | None = None
@@ -99,8 +156,18 @@ def create_app(
     context = context or ServiceContext()
     url = context.db_url or settings.db
     historian = open_historian(url)
-    users = UserStore(url, session_ttl=timedelta(hours=settings.session_ttl_h))
-    services = Services.open(settings, context, historian, users)
+    opened: list[UserStore | AuditTrail] = []
+    try:
+        users = UserStore(url, session_ttl=timedelta(hours=settings.session_ttl_h))
+        opened.append(users)
+        trail = AuditTrail(url)
+        opened.append(trail)
+        services = Services.open(settings, context, historian, users, trail)
+    except BaseException:
+        for store in reversed(opened):
+            store.close()
+        historian.close()
+        raise
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -110,14 +177,27 @@ def create_app(
     app = FastAPI(
         title="pharmatwin",
         summary="Digital twins of pharmaceutical manufacturing: assets, history, forecasts, "
-        "alarms and actions.",
+        "alarms and actions; GMP records: audit trail, electronic signatures, versions, "
+        "electronic batch records, material genealogy.",
         openapi_url=f"{PREFIX}/openapi.json",
         docs_url=f"{PREFIX}/docs",
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.services = services
-    for module in (auth, assets, history, twins, alarms, stream):
+    for module in (
+        auth,
+        assets,
+        history,
+        batch_records,
+        twins,
+        alarms,
+        stream,
+        audit,
+        signatures,
+        versions,
+        genealogy,
+    ):
         app.include_router(module.router, prefix=PREFIX)
     app.include_router(pages.router)
     _handlers(app)

@@ -3,7 +3,9 @@
 ``Demo.start()`` runs the virtual bioreactor (a fault scenario, accelerated) served over OPC UA
 on 127.0.0.1, the runtime that keeps its twin live from the historian (SQLite by default), and
 returns the FastAPI app to serve, whose plant control carries actions out on the virtual plant.
-Demo users, one per role, are created (or their passwords reset) so their logins can be printed.
+Demo users, one per role, are created (or their passwords reset) so their logins can be printed;
+each creation or reset is in the audit trail (record type ``user``, by ``demo``, never the
+password).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fastapi import FastAPI
 
 from pharmatwin.core.actions import Action
 from pharmatwin.equipment.bioreactor.scenario import load_scenario
+from pharmatwin.gmp.audit import AuditTrail
 from pharmatwin.gmp.permissions import ROLES
 from pharmatwin.gmp.users import UserStore
 from pharmatwin.runtime.asset import load_asset
@@ -29,6 +32,9 @@ from pharmatwin.service.settings import ServiceSettings
 
 DEMO_SCENARIO = "aeration-failure"
 """The sparger fouls at 72 h; the twin warns of lactate, titre and viability failures."""
+
+DEMO_ACTOR = "demo"
+"""Who creates the demo accounts, in the audit trail."""
 
 DEMO_SPEED = 2880.0
 """Two batch days per minute: the fault after ~1.5 min, the twin's alarm about a minute later,
@@ -121,13 +127,26 @@ class Demo:
             self.server.stop()
 
     def _users(self) -> None:
-        """One demo user per role, named after it, with a fresh random password."""
-        with UserStore(self.db_url) as users:
+        """One demo user per role, named after it, with a fresh random password (each
+        creation or reset in the audit trail)."""
+        with UserStore(self.db_url) as users, AuditTrail(self.db_url) as trail:
             for role in ROLES:
                 password = f"{role}-{secrets.token_urlsafe(9)}"
-                if users.get(role) is None:
-                    users.add(role, role, password)
+                before = users.get(role)
+                if before is None:
+                    user = users.add(role, role, password)
+                    action, old = "create", None
                 else:
                     users.set_role(role, role)
-                    users.set_password(role, password)
+                    user = users.set_password(role, password)
+                    action, old = "change", {"role": before.role, "active": before.active}
+                trail.append(
+                    user=DEMO_ACTOR,
+                    action=action,
+                    record_type="user",
+                    record_id=role,
+                    old=old,
+                    new={"role": user.role, "active": user.active, "password": "set (random)"},
+                    reason="demo start: one demo account per role with a fresh random password",
+                )
                 self.logins[role] = password

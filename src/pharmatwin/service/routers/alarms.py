@@ -33,8 +33,10 @@ def list_alarms(
 @router.post(
     "/{alarm_id}/acknowledge",
     summary="Acknowledge an alarm",
-    description="Record an acknowledgement with a comment (1 to 500 characters) as an event "
-    "of kind `acknowledgement`. Needs `acknowledge_alarm`.",
+    description="Record an acknowledgement with a comment (1 to 500 characters, not blank) as "
+    "an event of kind `acknowledgement`, and in the audit trail (record type `alarm`, id the "
+    "alarm's id, old `null`, new the acknowledgement, reason the comment). Needs "
+    "`acknowledge_alarm`.",
 )
 def acknowledge(
     alarm_id: str,

@@ -15,6 +15,7 @@ from pharmatwin.service.schemas.common import Every
 from pharmatwin.service.schemas.twins import (
     ActionIn,
     AppliedOut,
+    ApplyIn,
     SetpointIn,
     SetpointOut,
     TwinConfigIn,
@@ -118,43 +119,51 @@ def whatif(
     "/{asset}/actions/apply",
     summary="Carry out an action",
     description="Carry out an action on the plant through the plant control; returns the "
-    "batch hour it took effect. Needs `apply_action`; 409 without plant control.",
+    "batch hour it took effect. A `reason` is required: the action is recorded in the audit "
+    "trail (record type `action`, id `ASSET:ACTION`). Needs `apply_action`; 409 without "
+    "plant control.",
 )
 def apply_action(
     asset: str,
-    body: ActionIn,
+    body: ApplyIn,
     request: Request,
-    _: Annotated[Session, Depends(allow("apply_action"))],
+    session: Annotated[Session, Depends(allow("apply_action"))],
 ) -> AppliedOut:
     svc = services(request)
     svc.assets.require(asset)
-    return svc.plant.apply(asset, body.action)
+    return svc.plant.apply(asset, body.action, user=session.user.name, reason=body.reason)
 
 
 @router.put(
     "/{asset}/setpoints/{name}",
     summary="Change a setpoint",
     description="Set a model input of the asset (e.g. `T` in degC, `pH`, `DO` in % air "
-    "saturation) on the plant. Needs `change_setpoint`; 409 without plant control.",
+    "saturation) on the plant. A `reason` is required: the change is recorded in the audit "
+    "trail (record type `setpoint`, id `ASSET.NAME`, old and new value). Needs "
+    "`change_setpoint`; 409 without plant control.",
 )
 def set_setpoint(
     asset: str,
     name: str,
     body: SetpointIn,
     request: Request,
-    _: Annotated[Session, Depends(allow("change_setpoint"))],
+    session: Annotated[Session, Depends(allow("change_setpoint"))],
 ) -> SetpointOut:
     svc = services(request)
     svc.assets.require(asset)
-    return svc.plant.set_setpoint(asset, name, body.value)
+    return svc.plant.set_setpoint(
+        asset, name, body.value, user=session.user.name, reason=body.reason
+    )
 
 
 @router.put(
     "/{asset}/twin-config",
     summary="Change the twin configuration",
     description="Change ensemble size, forecast cadence, seed, estimator or alarm thresholds "
-    "(validated as `TwinConfig` / `AlarmConfig`). Stored as a `twin_config` event; applies "
-    "to the asset's next batch. Needs `change_twin_config` (engineers only).",
+    "(validated as `TwinConfig` / `AlarmConfig`), with a required `reason`. Stored as a "
+    "`twin_config` event and in the audit trail (record type `twin_config`, id the asset, old "
+    "and new settings); applies to the asset's next batch. Needs `change_twin_config` "
+    "(engineers only).",
 )
 def twin_config(
     asset: str,

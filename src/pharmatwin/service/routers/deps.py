@@ -42,12 +42,14 @@ def current_session(request: Request) -> Session:
     return session
 
 
-def allow(action: str) -> Callable[[Request], Session]:
-    """A dependency: the caller's session, if its role may do ``action`` (403 otherwise)."""
+def allow(*actions: str) -> Callable[[Request], Session]:
+    """A dependency: the caller's session, if its role may do every one of ``actions`` (403
+    naming the first it may not do otherwise)."""
 
     def check(request: Request) -> Session:
         session = current_session(request)
-        services(request).auth.authorize(session, action)
+        for action in actions:
+            services(request).auth.authorize(session, action)
         return session
 
     return check

@@ -41,9 +41,21 @@ class AssetOut(Out):
     active_alarms: int
 
 
+class SetpointInfoOut(Out):
+    """A model input that can be set on the plant: its unit, meaning and bounds (``None``:
+    unbounded on that side)."""
+
+    name: str
+    unit: str
+    description: str
+    lower: float | None
+    upper: float | None
+
+
 class AssetDetailOut(AssetOut):
     specifications: list[SpecOut]
     tags: list[str]
+    setpoints: list[SetpointInfoOut]
 
 
 class BatchOut(Out):

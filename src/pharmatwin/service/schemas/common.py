@@ -1,4 +1,4 @@
-"""Shared pieces of the schemas: UTC times and JSON numbers."""
+"""Shared pieces of the schemas: UTC times, JSON numbers and required reasons."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+)
 
 
 def utc_text(time: datetime) -> str:
@@ -61,3 +69,25 @@ def _seconds(value: object) -> object:
 
 Every = Annotated[timedelta, BeforeValidator(_seconds)]
 """A bin width: seconds (``3600``) or an ISO 8601 duration (``PT1H``)."""
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Reason = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=1000,
+        description="Why (required, not blank; kept in the audit trail: 21 CFR 11.10(e), "
+        "EU GMP Annex 11 section 9).",
+    ),
+    AfterValidator(_not_blank),
+]
+"""A required reason for a change: 1 to 1000 characters, not only spaces."""
+
+Comment = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_not_blank)]
+"""A required comment: 1 to 500 characters, not only spaces."""

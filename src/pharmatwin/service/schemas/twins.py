@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from pharmatwin.core.actions import Action
-from pharmatwin.service.schemas.common import In, Out, UtcTime
+from pharmatwin.service.schemas.common import Comment, In, Out, Reason, UtcTime
 
 
 class TwinOutputOut(Out):
@@ -48,20 +48,32 @@ class AlarmOut(Out):
 
 
 class AcknowledgeIn(In):
-    comment: str = Field(min_length=1, max_length=500)
+    """An acknowledgement; the comment is also the reason in the audit trail."""
+
+    comment: Comment
 
 
 class AcknowledgementOut(Out):
+    """The acknowledgement stored; ``audit_seq``: its audit-trail record."""
+
     alarm_id: str
     by: str
     time: UtcTime
     comment: str
+    audit_seq: int | None = None
 
 
 class ActionIn(In):
-    """An action to evaluate or carry out (validated by ``core.actions.Action``)."""
+    """An action to evaluate (validated by ``core.actions.Action``)."""
 
     action: Action
+
+
+class ApplyIn(In):
+    """An action to carry out on the plant, and why (kept in the audit trail)."""
+
+    action: Action
+    reason: Reason
 
 
 class WhatIfOut(Out):
@@ -79,22 +91,33 @@ class WhatIfOut(Out):
 
 
 class AppliedOut(Out):
-    """What the plant did: at which batch hour it took effect."""
+    """What the plant did: at which batch hour it took effect; ``audit_seq``: its audit-trail
+    record."""
 
     asset: str
     action: str
     effective_h: float
+    audit_seq: int | None = None
 
 
 class SetpointIn(In):
+    """A new setpoint (in the input's unit) and why (kept in the audit trail)."""
+
     value: float = Field(allow_inf_nan=False)
+    reason: Reason
 
 
 class SetpointOut(Out):
+    """The setpoint sent; ``previous``: the value before, when known (the last change made
+    through this service, else the recipe's phase setpoint); ``audit_seq``: its audit-trail
+    record."""
+
     asset: str
     name: str
     value: float
     effective_h: float
+    previous: float | None = None
+    audit_seq: int | None = None
 
 
 class TwinConfigIn(In):
@@ -106,6 +129,7 @@ class TwinConfigIn(In):
     seed: int | None = None
     estimator: str | None = None
     alarms: dict[str, float] | None = None
+    reason: Reason
 
 
 class TwinConfigOut(Out):
@@ -118,3 +142,4 @@ class TwinConfigOut(Out):
     twin: dict[str, Any]
     alarms: dict[str, Any]
     applies_to: str
+    audit_seq: int | None = None

@@ -4,7 +4,9 @@ An alarm's id is ``alarm_id(source, time, subject)``: the first 16 hex digits of
 of ``"{source}|{time_us}|{subject}"`` (``time_us``: microseconds since the Unix epoch, UTC).
 Events are unique on (kind, source, time, subject) in the historian, so the id is stable across
 restarts and identifies one alarm. An acknowledgement is an event of kind ``acknowledgement``
-whose subject is the alarm's id, with data ``{by, comment, alarm}``.
+whose subject is the alarm's id, with data ``{by, comment, alarm}``, and an audit-trail record
+(record type ``alarm``, id the alarm's id, old ``None``, new the acknowledgement, reason the
+comment: EU GMP Annex 11, section 9).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from pharmatwin.historian.records import Event, to_us
 from pharmatwin.historian.store import Historian
 from pharmatwin.service.schemas.twins import AcknowledgementOut, AlarmOut
+from pharmatwin.service.services.audit import AuditService
 from pharmatwin.service.services.errors import NotFoundError
 
 ALARM_KINDS = ("alarm", "sensor_fault")
@@ -34,8 +37,12 @@ def _number(data: dict[str, Any], name: str) -> float | None:
 
 
 class AlarmService:
-    def __init__(self, historian: Historian) -> None:
+    """Alarms from the historian; acknowledgements are appended to ``audit`` (without it, the
+    service only reads)."""
+
+    def __init__(self, historian: Historian, audit: AuditService | None = None) -> None:
         self.historian = historian
+        self.audit = audit
 
     def _raised(self, asset: str | None, batch_id: str | None) -> list[Event]:
         events = self.historian.events(asset=asset, batch_id=batch_id)
@@ -96,7 +103,10 @@ class AlarmService:
         raise NotFoundError(f"alarm_id: no alarm {ident!r}")
 
     def acknowledge(self, ident: str, by: str, comment: str) -> AcknowledgementOut:
-        """Record that ``by`` acknowledged the alarm, with a comment (1 to 500 characters)."""
+        """Record that ``by`` acknowledged the alarm, with a comment (1 to 500 characters),
+        as an event and in the audit trail."""
+        if self.audit is None:
+            raise RuntimeError("AlarmService: acknowledging needs the audit trail")
         alarm = self.find(ident)
         now = datetime.now(UTC)
         self.historian.add_event(
@@ -111,4 +121,28 @@ class AlarmService:
                 data={"by": by, "comment": comment, "alarm": ident},
             )
         )
-        return AcknowledgementOut(alarm_id=ident, by=by, time=now, comment=comment)
+        record = self.audit.record(
+            user=by,
+            action="acknowledge",
+            record_type="alarm",
+            record_id=ident,
+            old=None,
+            new={
+                "acknowledged": True,
+                "by": by,
+                "time": now,
+                "comment": comment,
+                "alarm": {
+                    "kind": alarm.kind,
+                    "subject": alarm.subject,
+                    "source": alarm.source,
+                    "time": alarm.time,
+                    "asset": alarm.asset,
+                    "batch_id": alarm.batch_id,
+                },
+            },
+            reason=comment,
+        )
+        return AcknowledgementOut(
+            alarm_id=ident, by=by, time=now, comment=comment, audit_seq=record.seq
+        )

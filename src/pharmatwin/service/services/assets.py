@@ -6,6 +6,7 @@ from functools import cache
 
 from pharmatwin.core.actions import Action
 from pharmatwin.core.specs import Specification
+from pharmatwin.equipment.bioreactor.model import ChoFedBatch
 from pharmatwin.equipment.bioreactor.scenario import builtin_names, load_scenario
 from pharmatwin.equipment.bioreactor.specs import SPECIFICATIONS
 from pharmatwin.historian.records import Batch, TwinOutput
@@ -18,6 +19,7 @@ from pharmatwin.service.schemas.assets import (
     ForecastBand,
     ForecastOut,
     ScenarioOut,
+    SetpointInfoOut,
     SpecOut,
 )
 from pharmatwin.service.schemas.common import finite
@@ -128,6 +130,7 @@ class AssetService:
             **self.summary(asset).model_dump(),
             specifications=[spec_out(s) for s in self.specifications(asset)],
             tags=self.tags_of(asset),
+            setpoints=setpoint_infos(),
         )
 
     def forecast(self, asset: str) -> ForecastOut:
@@ -165,6 +168,20 @@ class AssetService:
         self.require(asset)
         definition = self.context.asset(asset)
         return [] if definition is None else list(definition.actions)
+
+
+def setpoint_infos() -> list[SetpointInfoOut]:
+    """The inputs a setpoint change may set (those of the bioreactor model)."""
+    return [
+        SetpointInfoOut(
+            name=i.name,
+            unit=i.unit,
+            description=i.doc,
+            lower=finite(i.lower),
+            upper=finite(i.upper),
+        )
+        for i in ChoFedBatch.inputs
+    ]
 
 
 @cache

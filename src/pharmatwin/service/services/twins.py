@@ -1,4 +1,9 @@
-"""What the twins stored (beliefs, forecasts) and changes to a twin's configuration."""
+"""What the twins stored (beliefs, forecasts) and changes to a twin's configuration.
+
+A configuration change is stored as a historian event (kind ``twin_config``) and appended to
+the audit trail (record type ``twin_config``, id the asset, old and new settings, the reason:
+EU GMP Annex 11, sections 9 and 10).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from pharmatwin.historian.store import Historian
 from pharmatwin.runtime.asset import AlarmConfig, TwinConfig
 from pharmatwin.service.context import ServiceContext
 from pharmatwin.service.schemas.twins import TwinConfigIn, TwinConfigOut, TwinOutputOut
+from pharmatwin.service.services.audit import AuditService
 from pharmatwin.service.services.batches import current_batch, twin_name
 from pharmatwin.service.services.errors import BadInputError, NotFoundError
 
@@ -20,9 +26,10 @@ TWIN_CONFIG_KIND: EventKind = "twin_config"
 
 
 class TwinService:
-    def __init__(self, historian: Historian, context: ServiceContext) -> None:
+    def __init__(self, historian: Historian, context: ServiceContext, audit: AuditService) -> None:
         self.historian = historian
         self.context = context
+        self.audit = audit
 
     def _batch_id(self, asset: str, batch_id: str | None) -> str:
         if batch_id is not None:
@@ -61,12 +68,12 @@ class TwinService:
         """Validate and store a change of ``asset``'s twin configuration.
 
         The change is stored as a historian event of kind ``twin_config`` (data: ``by``, the
-        complete ``twin`` and ``alarms`` settings, ``changed``) and applies to the asset's
-        next batch: the running twin keeps the settings it started with, so a batch is
-        judged by one configuration from start to end.
+        complete ``twin`` and ``alarms`` settings, ``changed``, ``reason``) and in the audit
+        trail, and applies to the asset's next batch: the running twin keeps the settings it
+        started with, so a batch is judged by one configuration from start to end.
         """
         twin, alarms = self.current_config(asset)
-        updates = change.model_dump(exclude_none=True, exclude={"alarms"})
+        updates = change.model_dump(exclude_none=True, exclude={"alarms", "reason"})
         try:
             new_twin = TwinConfig.model_validate(twin | updates)
         except ValidationError as exc:
@@ -80,7 +87,8 @@ class TwinService:
             "by": by,
             "twin": new_twin.model_dump(),
             "alarms": new_alarms.model_dump(),
-            "changed": change.model_dump(exclude_none=True),
+            "changed": change.model_dump(exclude_none=True, exclude={"reason"}),
+            "reason": change.reason,
         }
         self.historian.add_event(
             Event(
@@ -93,6 +101,20 @@ class TwinService:
                 data=data,
             )
         )
+        record = self.audit.record(
+            user=by,
+            action="change",
+            record_type=TWIN_CONFIG_KIND,
+            record_id=asset,
+            old={"twin": twin, "alarms": alarms},
+            new={
+                "twin": data["twin"],
+                "alarms": data["alarms"],
+                "changed": data["changed"],
+                "applies_to": "next batch",
+            },
+            reason=change.reason,
+        )
         return TwinConfigOut(
             asset=asset,
             by=by,
@@ -100,6 +122,7 @@ class TwinService:
             twin=data["twin"],
             alarms=data["alarms"],
             applies_to="next batch",
+            audit_seq=record.seq,
         )
 
 

@@ -79,6 +79,13 @@ def batches_page() -> Response:
     return _page("batches.html")
 
 
+@router.get("/audit")
+def audit_page() -> Response:
+    """The audit-trail review (its script shows the API's 403 to roles without
+    ``view_audit``)."""
+    return _page("audit.html")
+
+
 @router.get("/static/vendor/plotly.min.js")
 def plotly_script() -> FileResponse:
     path = plotly_js()

@@ -1,6 +1,7 @@
 // Asset page: measured vs estimated signals, forecast band and CQA table, alarms with
 // acknowledgement, recommended actions and the what-if panel; live updates over SSE.
 import { api, el, may, num, pct, requireUser, riskClass, showError, when } from "./common.js";
+import { setUpSetpoints } from "./setpoint.js";
 
 const ASSET = decodeURIComponent(location.pathname.split("/")[2] || "");
 const ENC = encodeURIComponent(ASSET);
@@ -337,10 +338,17 @@ async function evaluate(event) {
 
 async function apply() {
   const action = readAction();
+  const reason = document.getElementById("whatif-reason").value.trim();
+  if (!reason) {
+    showResult(el("p", { class: "error", dataset: { testid: "whatif-error" } }, "reason: required to apply an action (it is kept in the audit trail)"));
+    document.getElementById("whatif-reason").focus();
+    return;
+  }
   if (!window.confirm(`Carry out "${action.name}" on ${ASSET} now?`)) return;
   try {
-    const r = await api(`/api/assets/${ENC}/actions/apply`, { method: "POST", body: { action } });
-    showResult(el("p", { dataset: { testid: "whatif-applied" } }, `${r.action} took effect at batch hour ${num(r.effective_h, 1)}.`));
+    const r = await api(`/api/assets/${ENC}/actions/apply`, { method: "POST", body: { action, reason } });
+    document.getElementById("whatif-reason").value = "";
+    showResult(el("p", { dataset: { testid: "whatif-applied" } }, `${r.action} took effect at batch hour ${num(r.effective_h, 1)} (audit record ${r.audit_seq}).`));
   } catch (error) {
     showResult(el("p", { class: "error", dataset: { testid: "whatif-error" } }, error.message));
   }
@@ -356,6 +364,7 @@ async function loadActions() {
   document.getElementById("whatif-evaluate").hidden = !may(page.user.role, "evaluate_whatif");
   const applyButton = document.getElementById("whatif-apply");
   applyButton.hidden = !may(page.user.role, "apply_action");
+  document.getElementById("whatif-reason-label").hidden = applyButton.hidden;
   applyButton.addEventListener("click", apply);
 }
 
@@ -411,6 +420,7 @@ async function start() {
     document.querySelectorAll("main section").forEach((s) => { s.hidden = true; });
     return;
   }
+  setUpSetpoints(ENC, page.detail, page.user);
   const parts = [loadForecast(), loadAlarms(), loadActions(), loadSignals()];
   const results = await Promise.allSettled(parts);
   const failed = results.filter((r) => r.status === "rejected").map((r) => r.reason.message);

@@ -4,8 +4,13 @@
 /** Roles that may do an action (mirror of pharmatwin.gmp.permissions; the API decides). */
 export const MAY = {
   acknowledge_alarm: ["operator", "engineer", "qa", "admin"],
+  change_setpoint: ["operator", "engineer", "admin"],
   evaluate_whatif: ["operator", "engineer", "qa", "admin"],
   apply_action: ["operator", "engineer", "admin"],
+  view_audit: ["qa", "admin"],
+  export_records: ["engineer", "qa", "admin"],
+  sign_record: ["operator", "engineer", "qa", "admin"],
+  approve_record: ["qa"],
 };
 
 /** An API error: HTTP status and the message of the API's error body. */
@@ -88,6 +93,28 @@ export function when(iso) {
   return iso ? iso.replace("T", " ").slice(0, 16) + " UTC" : "–";
 }
 
+/** A UTC time to the second, `YYYY-MM-DD HH:MM:SS UTC` (signatures, audit records). */
+export function whenExact(iso) {
+  return iso ? iso.replace("T", " ").slice(0, 19) + " UTC" : "–";
+}
+
+/** A signature's manifestation (21 CFR 11.50): printed name, date and time (UTC), meaning,
+ * and whether it is valid for the record's current content. */
+export function manifestation(sig) {
+  const state = sig.valid
+    ? el("span", { class: "badge ok", dataset: { testid: "signature-valid" } }, "valid")
+    : el("span", { class: "badge bad", dataset: { testid: "signature-invalid" }, title: sig.problem }, "invalid");
+  return el("div", { class: "signature", dataset: { testid: "signature", meaning: sig.meaning, user: sig.user } },
+    el("strong", { dataset: { testid: "signature-name" } }, sig.printed_name),
+    ` (${sig.user}) · `,
+    el("span", { dataset: { testid: "signature-time" } }, whenExact(sig.signed_at)),
+    " · ",
+    el("span", { dataset: { testid: "signature-meaning" } }, sig.meaning),
+    " ", state,
+    sig.valid ? null : el("div", { class: "muted" }, sig.problem),
+    sig.reason ? el("div", { class: "muted" }, `reason: ${sig.reason}`) : null);
+}
+
 /** Show `message` in the page's `#error` box (empty hides it). */
 export function showError(message) {
   const box = document.getElementById("error");
@@ -104,6 +131,8 @@ export async function requireUser() {
   const role = document.getElementById("user-role");
   if (name) name.textContent = me.user.name;
   if (role) role.textContent = me.user.role;
+  const audit = document.getElementById("nav-audit");
+  if (audit) audit.hidden = !may(me.user.role, "view_audit");
   const logout = document.getElementById("logout");
   if (logout) {
     logout.addEventListener("click", async () => {
