@@ -25,7 +25,8 @@ TRAJECTORY_EVERY_H = 0.1
 """Trajectory samples on this grid (h) besides every integration step."""
 
 lyo_app = typer.Typer(
-    help="Freeze drying: simulate primary drying and map design spaces.", no_args_is_help=True
+    help="Freeze drying: simulate, map design spaces, optimize cycles, validate the twin.",
+    no_args_is_help=True,
 )
 
 CONFIG = typer.Option(..., "--config", help="The study's YAML file.")

@@ -32,7 +32,7 @@ VERSION = 1
 _MISSING = {"", "nan", "na", "n/a", "null"}
 
 mspc_app = typer.Typer(
-    help="Multivariate monitoring: PCA/PLS models, T² and SPE, the Tennessee Eastman study.",
+    help="Multivariate monitoring: PCA/PLS, T² and SPE, Tennessee Eastman, batches, Raman.",
     no_args_is_help=True,
 )
 AS_JSON = typer.Option(False, "--json", help="Print one JSON object.")
