@@ -74,6 +74,8 @@ def test_the_demo_warns_in_time_and_obeys_roles(tmp_path: Path) -> None:
             }
             assert not any(demo.logins["qa"] in str(r) for r in trail)  # never a password
             assert client.get("/api/audit/verify", headers=qa).json()["ok"] is True
+            versions = client.get("/api/versions", headers=qa).json()  # the versions run
+            assert {v["kind"] for v in versions} == {"twin_config", "recipe"}, versions
             server = demo.server
             assert server is not None
 

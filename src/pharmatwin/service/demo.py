@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 import socket
 import threading
+import warnings
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
@@ -21,11 +22,14 @@ from pharmatwin.core.actions import Action
 from pharmatwin.equipment.bioreactor.scenario import load_scenario
 from pharmatwin.gmp.audit import AuditTrail
 from pharmatwin.gmp.permissions import ROLES
+from pharmatwin.gmp.signatures import Signatures
 from pharmatwin.gmp.users import UserStore
+from pharmatwin.gmp.versions import VersionStore
 from pharmatwin.runtime.asset import load_asset
 from pharmatwin.runtime.plant_config import PlantConfig
 from pharmatwin.runtime.plant_server import VirtualPlantServer
 from pharmatwin.runtime.runner import Runtime
+from pharmatwin.runtime.versioned_twin import UnapprovedConfigurationWarning
 from pharmatwin.service.app import create_app
 from pharmatwin.service.context import ServiceContext
 from pharmatwin.service.settings import ServiceSettings
@@ -81,6 +85,7 @@ class Demo:
     runtime: Runtime | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _poller: threading.Thread | None = None
+    _gmp: list[AuditTrail | UserStore] = field(default_factory=list)
 
     def start(self) -> FastAPI:
         self._users()
@@ -108,8 +113,10 @@ class Demo:
             }
         )
         entry = config.assets[0]
-        self.runtime = runtime = Runtime(config, self.db_url)
-        runtime.start()
+        self.runtime = runtime = Runtime(config, self.db_url, versions=self._versions())
+        with warnings.catch_warnings():  # development mode: the versions used become drafts
+            warnings.simplefilter("ignore", UnapprovedConfigurationWarning)
+            runtime.start()
         self._poller = threading.Thread(
             target=runtime.run, args=(self._stop, 0.5), name="runtime", daemon=True
         )
@@ -125,6 +132,18 @@ class Demo:
             self.runtime.stop()
         if self.server is not None:
             self.server.stop()
+        for store in self._gmp:
+            store.close()
+        self._gmp.clear()
+
+    def _versions(self) -> VersionStore:
+        """The version store the runtime records the twin's configuration and recipe in (the
+        batch and its forecasts name the versions used)."""
+        users, audit = UserStore(self.db_url), AuditTrail(self.db_url)
+        self._gmp += [audit, users]
+        return VersionStore(
+            self.db_url, audit=audit, signatures=Signatures(users=users, audit=audit)
+        )
 
     def _users(self) -> None:
         """One demo user per role, named after it, with a fresh random password (each
