@@ -16,6 +16,7 @@ from pharmatwin.cli.ebr import ebr_app
 from pharmatwin.cli.genealogy import genealogy_app
 from pharmatwin.cli.historian import historian_app
 from pharmatwin.cli.lyo import lyo_app
+from pharmatwin.cli.lyo import simulate as simulate_lyophilizer
 from pharmatwin.cli.lyo_optimize import optimize as lyo_optimize
 from pharmatwin.cli.lyo_twin import validate_twin as lyo_validate_twin
 from pharmatwin.cli.mspc import mspc_app
@@ -36,6 +37,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+simulate_app.command("lyophilizer")(simulate_lyophilizer)  # = lyo simulate
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(twin_app, name="twin")
 app.add_typer(historian_app, name="historian")
