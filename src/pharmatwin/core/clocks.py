@@ -15,7 +15,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from pharmatwin.core.integrate import _A, _C, _E, _P, Stats, Tolerances, check_step
+from pharmatwin.core.dopri5 import A as _A
+from pharmatwin.core.dopri5 import C as _C
+from pharmatwin.core.dopri5 import E as _E
+from pharmatwin.core.dopri5 import P as _P
+from pharmatwin.core.integrate import Stats, Tolerances, check_step
 from pharmatwin.core.model import Model
 from pharmatwin.core.schedule import Event, Schedule, apply_event
 from pharmatwin.core.types import BoolArray, FloatArray, IndexArray

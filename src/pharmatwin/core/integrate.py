@@ -16,35 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pharmatwin.core.dopri5 import A, C, E, P
 from pharmatwin.core.types import FloatArray
 
 Derivative = Callable[[float, FloatArray], FloatArray]
-
-# Dormand-Prince 5(4) tableau (Hairer, Norsett & Wanner, Solving ODEs I, Table 5.2).
-_C = (0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0)
-_A = (
-    (),
-    (1 / 5,),
-    (3 / 40, 9 / 40),
-    (44 / 45, -56 / 15, 32 / 9),
-    (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
-    (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656),
-    (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84),
-)
-# Difference between the order-5 and order-4 weights (last entry multiplies the FSAL stage).
-_E = (71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40)
-
-# Continuous extension of order 4 (Dormand & Prince 1986; Hairer, Norsett & Wanner, Sec. II.6):
-# x(t + theta h) = x + h * sum_i k_i * sum_j _P[i][j] * theta**(j+1).
-_P = (
-    (1.0, -8048581381 / 2820520608, 8663915743 / 2820520608, -12715105075 / 11282082432),
-    (0.0, 0.0, 0.0, 0.0),
-    (0.0, 131558114200 / 32700410799, -68118460800 / 10900136933, 87487479700 / 32700410799),
-    (0.0, -1754552775 / 470086768, 14199869525 / 1410260304, -10690763975 / 1880347072),
-    (0.0, 127303824393 / 49829197408, -318862633887 / 49829197408, 701980252875 / 199316789632),
-    (0.0, -282668133 / 205662961, 2019193451 / 616988883, -1453857185 / 822651844),
-    (0.0, 40617522 / 29380423, -110615467 / 29380423, 69997945 / 29380423),
-)
 
 _SAFETY = 0.9
 _SMALLEST_STEP = 1e-10
@@ -174,13 +149,13 @@ def _dp_step(
     ks = [k1]
     for i in range(1, 7):
         increment = sum(
-            (a * k for a, k in zip(_A[i], ks, strict=False) if a != 0.0), np.zeros_like(x)
+            (a * k for a, k in zip(A[i], ks, strict=False) if a != 0.0), np.zeros_like(x)
         )
         stage_x = x + h * increment
         if i == 6:
             x_new = stage_x
-        ks.append(f(t + _C[i] * h, stage_x))
-    err = h * sum((e * k for e, k in zip(_E, ks, strict=True) if e != 0.0), np.zeros_like(x))
+        ks.append(f(t + C[i] * h, stage_x))
+    err = h * sum((e * k for e, k in zip(E, ks, strict=True) if e != 0.0), np.zeros_like(x))
     return x_new, ks, err
 
 
@@ -205,7 +180,7 @@ def _fill_dense(dense: Dense, t: float, t_new: float, x: FloatArray, ks: list[Fl
     while dense.filled < len(dense.times) and dense.times[dense.filled] <= t_new:
         theta = (dense.times[dense.filled] - t) / h
         powers = (theta, theta**2, theta**3, theta**4)
-        weights = [sum(c * w for c, w in zip(row, powers, strict=True)) for row in _P]
+        weights = [sum(c * w for c, w in zip(row, powers, strict=True)) for row in P]
         dense.out[dense.filled] = x + h * sum(
             (w * k for w, k in zip(weights, ks, strict=True) if w != 0.0), np.zeros_like(x)
         )

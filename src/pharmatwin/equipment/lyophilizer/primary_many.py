@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pharmatwin.core import dopri5
 from pharmatwin.core.integrate import IntegrationError
 from pharmatwin.core.types import BoolArray, FloatArray, IndexArray
 from pharmatwin.equipment.lyophilizer import primary_rk as rk
 from pharmatwin.equipment.lyophilizer.primary_rk import Case, Raw, front_many
 from pharmatwin.equipment.lyophilizer.profiles import Profile
 
-_P = np.array(rk.P)
+_P = np.array(dopri5.P)
 
 
 @dataclass(frozen=True)
@@ -171,12 +172,12 @@ def integrate_many(
         ks = [k1]
         l_stage = length
         for i in range(1, 7):
-            l_stage = length + hh * sum(a * k for a, k in zip(rk.A[i], ks, strict=False) if a)
-            tau = t_new if rk.C[i] == 1.0 else t + rk.C[i] * hh
+            l_stage = length + hh * sum(a * k for a, k in zip(dopri5.A[i], ks, strict=False) if a)
+            tau = t_new if dopri5.C[i] == 1.0 else t + dopri5.C[i] * hh
             current = _stage(setup, seg, tau, l_stage, guess)
             ks.append(current.slope)
             guess = current.t_sub
-        error = np.abs(hh * sum(e * k for e, k in zip(rk.E, ks, strict=True) if e))
+        error = np.abs(hh * sum(e * k for e, k in zip(dopri5.E, ks, strict=True) if e))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             norm = error / (rk.ATOL_CM + rk.RTOL * np.maximum(np.abs(length), np.abs(l_stage)))
             factor = rk.SAFETY * norm**-0.2

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from pharmatwin.core import dopri5
 from pharmatwin.core.integrate import IntegrationError
 from pharmatwin.equipment.lyophilizer import primary_rk as rk
 from pharmatwin.equipment.lyophilizer.primary_rk import Case, Raw, front_one
@@ -111,12 +112,12 @@ def integrate_one(case: Case, shelf: Profile, pressure: Profile, max_h: float) -
         out = samples[-1]
         l_stage = length
         for i in range(1, 7):
-            l_stage = length + h * sum(a * k for a, k in zip(rk.A[i], ks, strict=False))
-            tau = t_new if rk.C[i] == 1.0 else t + rk.C[i] * h
+            l_stage = length + h * sum(a * k for a, k in zip(dopri5.A[i], ks, strict=False))
+            tau = t_new if dopri5.C[i] == 1.0 else t + dopri5.C[i] * h
             out = _stage(case, seg, tau, l_stage, guess)
             ks.append(out[0])
             guess = out[1]
-        error = abs(h * sum(e * k for e, k in zip(rk.E, ks, strict=True)))
+        error = abs(h * sum(e * k for e, k in zip(dopri5.E, ks, strict=True)))
         norm = error / (rk.ATOL_CM + rk.RTOL * max(abs(length), abs(l_stage)))
         if not norm <= 1.0:
             h *= max(rk.SHRINK, rk.SAFETY * norm**-0.2) if math.isfinite(norm) else rk.SHRINK
@@ -147,7 +148,7 @@ def integrate_one(case: Case, shelf: Profile, pressure: Profile, max_h: float) -
     step_h = np.array([iv[1] for iv in intervals])
     slopes = np.array([iv[3] for iv in intervals]).reshape(-1, 7)
     poly = np.column_stack(
-        [[iv[2] for iv in intervals], step_h[:, None] * (slopes @ np.array(rk.P))]
+        [[iv[2] for iv in intervals], step_h[:, None] * (slopes @ np.array(dopri5.P))]
     )
     return Raw(
         t_h=np.array(times),
