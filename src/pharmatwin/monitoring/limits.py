@@ -80,6 +80,16 @@ def spe_limit_jackson(eigenvalues: FloatArray, alpha: float = 0.99) -> float:
     return float(t1 * inner ** (1.0 / h0))
 
 
+def spe_limit(eigenvalues: FloatArray, alpha: float = 0.99, method: str = "box") -> float:
+    """The SPE limit from the residual eigenvalues by ``method``: ``box`` (Box 1954) or
+    ``jackson`` (Jackson & Mudholkar 1979)."""
+    if method == "box":
+        return spe_limit_box(eigenvalues, alpha)
+    if method == "jackson":
+        return spe_limit_jackson(eigenvalues, alpha)
+    raise MonitoringInputError(f"method: {method!r} is not 'box' or 'jackson'")
+
+
 def spe_limit_moments(spe: FloatArray, alpha: float = 0.99) -> float:
     """SPE limit from the mean and variance of training SPE (Nomikos & MacGregor 1995)."""
     check_alpha(alpha)

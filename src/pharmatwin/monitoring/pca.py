@@ -180,11 +180,7 @@ class PCAModel:
         return limits.t2_limit(self.n_components, self.n_train, alpha)
 
     def spe_limit(self, alpha: float = 0.99, method: SpeMethod = "box") -> float:
-        if method == "box":
-            return limits.spe_limit_box(self.residual_eigenvalues, alpha)
-        if method == "jackson":
-            return limits.spe_limit_jackson(self.residual_eigenvalues, alpha)
-        raise MonitoringInputError(f"method: {method!r} is not 'box' or 'jackson'")
+        return limits.spe_limit(self.residual_eigenvalues, alpha, method)
 
     def dmodx_limit(self, alpha: float = 0.99) -> float:
         return limits.dmodx_limit(self.n_vars, self.n_components, self.n_train, alpha)

@@ -177,11 +177,7 @@ class PLSModel:
         return limits.t2_limit(self.n_components, self.n_train, alpha)
 
     def spe_limit(self, alpha: float = 0.99, method: SpeMethod = "box") -> float:
-        if method == "box":
-            return limits.spe_limit_box(self.residual_eigenvalues, alpha)
-        if method == "jackson":
-            return limits.spe_limit_jackson(self.residual_eigenvalues, alpha)
-        raise MonitoringInputError(f"method: {method!r} is not 'box' or 'jackson'")
+        return limits.spe_limit(self.residual_eigenvalues, alpha, method)
 
     def vip(self) -> FloatArray:
         """Variable importance in projection, ``sqrt(k sum_a SSY_a w_ja² / sum_a SSY_a)``."""
